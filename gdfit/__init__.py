@@ -1,0 +1,52 @@
+"""gdfit: linear regression by gradient descent, as a library and a command-line tool.
+
+>>> import gdfit
+>>> result = gdfit.fit([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0], step="exact")
+>>> result.status
+'converged'
+"""
+
+from gdfit.api import fit
+from gdfit.errors import DataError, ExitCode, GdfitError, OptionError
+from gdfit.objective import LeastSquares
+from gdfit.result import FitResult, IterRecord
+from gdfit.scaling import AffineScaling, Scale
+from gdfit.steps import (
+    STEP_POLICIES,
+    Backtracking,
+    ExactLineSearch,
+    FixedStep,
+    NormalizedStep,
+    StepInfo,
+    StepPolicy,
+    make_step,
+)
+from gdfit.stopping import GradTol, LossTol, MaxIter, StopReason, StopRule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "STEP_POLICIES",
+    "AffineScaling",
+    "Backtracking",
+    "DataError",
+    "ExactLineSearch",
+    "ExitCode",
+    "FitResult",
+    "FixedStep",
+    "GdfitError",
+    "GradTol",
+    "IterRecord",
+    "LeastSquares",
+    "LossTol",
+    "MaxIter",
+    "NormalizedStep",
+    "OptionError",
+    "Scale",
+    "StepInfo",
+    "StepPolicy",
+    "StopReason",
+    "StopRule",
+    "__version__",
+    "fit",
+]

@@ -1,0 +1,5 @@
+"""``python -m gdfit``."""
+
+from gdfit.cli import main
+
+main()

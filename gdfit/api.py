@@ -1,0 +1,157 @@
+"""``gdfit.fit``: linear regression by gradient descent, from arrays to a :class:`FitResult`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from gdfit.errors import DataError, OptionError
+from gdfit.objective import LeastSquares
+from gdfit.reference import fit_quality, lstsq_solution
+from gdfit.result import FitResult, IterRecord
+from gdfit.scaling import AffineScaling, Scale, check_identifiable
+from gdfit.solver import Iterate, descend
+from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
+from gdfit.stopping import StopReason, build_rules
+
+DEFAULT_MAX_ITER = 100_000
+DEFAULT_GRAD_TOL = 1e-12
+DEFAULT_LOSS_TOL = 0.0
+
+
+def log_spaced(iteration: int) -> bool:
+    """True for iterations 0, 1, 2, 5, 10, 20, 50, 100, …: a progress log that stays short."""
+    if iteration <= 0:
+        return iteration == 0
+    while iteration % 10 == 0:
+        iteration //= 10
+    return iteration in (1, 2, 5)
+
+
+def fit(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    features: Sequence[str] | None = None,
+    target: str = "y",
+    intercept: bool = True,
+    step: str | StepPolicy = DEFAULT_STEP,
+    alpha: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    grad_tol: float = DEFAULT_GRAD_TOL,
+    loss_tol: float = DEFAULT_LOSS_TOL,
+    scale: Scale | str = Scale.standard,
+    callback: Callable[[IterRecord], Any] | None = None,
+    every: int | None = None,
+    history: bool = False,
+    catch_interrupt: bool = False,
+) -> FitResult:
+    """Fit ``y ≈ X·w + b`` by minimising the mean squared error with gradient descent.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Predictors (a 1-D array is one column).
+    y : array_like, shape (n,)
+        Target.
+    features, target : names used in the result (default ``x0, x1, …`` and ``y``).
+    intercept : bool
+        Fit b (default) or force the line through the origin.
+    step : str or StepPolicy
+        A policy name (``"exact"``, ``"backtracking"``, ``"fixed"``, ``"norm"``) or an instance.
+    alpha : float, optional
+        α for a named policy that uses one (the fixed step, the fixed length, the first trial).
+    max_iter, grad_tol, loss_tol :
+        Stopping rules; a tolerance of 0 switches it off. Tolerances are measured in the space
+        the descent runs in (see ``scale``).
+    scale : {"standard", "none"}
+        Descend on standardised columns (default) or on the raw ones. Results are always
+        reported in the data's units.
+    callback : callable, optional
+        Called with an :class:`IterRecord` every ``every`` iterations (default: 0, 1, 2, 5, 10,
+        20, 50, …) and at the last iteration.
+    history : bool
+        Keep every iteration in ``FitResult.history``.
+    catch_interrupt : bool
+        Return the last iterate, marked ``interrupted``, on Ctrl-C instead of raising.
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> import gdfit
+    >>> r = gdfit.fit([[1.0], [2.0], [3.0]], [2.0, 4.0, 6.0])
+    >>> round(float(r.w[0]), 9), round(r.b, 9), r.converged
+    (2.0, 0.0, True)
+    """
+    Xa = np.asarray(X, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if Xa.ndim == 1:
+        Xa = Xa[:, None]
+    names = tuple(features) if features is not None else tuple(f"x{j}" for j in
+                                                                range(Xa.shape[-1]))
+    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
+        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
+                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
+    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
+        raise DataError("the data contain NaN or infinite values")
+    if every is not None and every < 1:
+        raise OptionError(f"--every must be ≥ 1, got {every}")
+    if isinstance(step, str):
+        policy = make_step(step, alpha=alpha)
+    elif alpha is not None:
+        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
+    else:
+        policy = step
+    rules = build_rules(max_iter, grad_tol, loss_tol)
+
+    raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
+    check_identifiable(raw, names)
+    scaling = AffineScaling.for_problem(raw, scale)
+    problem = scaling.transform(raw)
+
+    def to_record(it: Iterate) -> IterRecord:
+        w, b = scaling.to_data(it.theta)
+        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
+                          it.step_size, w, b, it.evaluations, it.reason)
+
+    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
+    when = log_spaced if every is None else (lambda k: k % every == 0)
+    run = descend(problem, np.zeros(problem.dim), policy, rules, callback=on_iterate,
+                  callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
+
+    w, b = scaling.to_data(run.theta)
+    mse, r2 = fit_quality(Xa, ya, w, b)
+    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
+    message = run.message
+    if run.reason is StopReason.diverged:
+        message += "; " + divergence_advice(policy, Scale(scale))
+    elif run.reason is StopReason.max_iter and grad_tol > 0:
+        message += (f" before --grad-tol was met (gradient norm {run.grad_norm:.3g} > "
+                    f"{grad_tol:g})")
+    return FitResult(
+        w=w, b=b, features=names, target=target, loss=mse, rmse=float(np.sqrt(mse)), r2=r2,
+        n_obs=raw.n, iterations=run.iterations, stop_reason=run.reason, message=message,
+        grad_norm=run.grad_norm, function_evals=run.function_evals,
+        gradient_evals=run.gradient_evals, elapsed=run.elapsed, step=policy.describe(),
+        scale=Scale(scale).value, tolerances_active=any(r.is_tolerance for r in rules),
+        lstsq_w=ref_w, lstsq_b=ref_b,
+        history=tuple(to_record(it) for it in run.history),
+    )
+
+
+def divergence_advice(policy: StepPolicy, scale: Scale) -> str:
+    """What to try after a run diverged."""
+    tips = []
+    alpha = getattr(policy, "alpha", None)
+    if alpha is not None and policy.name in ("fixed", "norm"):
+        tips.append(f"a smaller --alpha (it was {alpha:g})")
+    tips.append("--step exact or --step backtracking, which choose the step themselves")
+    if scale is Scale.none:
+        tips.append("--scale standard")
+    return "try " + ", or ".join(tips)

@@ -1,0 +1,35 @@
+"""Exceptions and process exit codes shared by the library and the command line."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit status of the ``gdfit`` command (listed in the README)."""
+
+    OK = 0
+    DATA_ERROR = 1
+    USAGE_ERROR = 2
+    NOT_CONVERGED = 3
+    DIVERGED = 4
+    INTERNAL_ERROR = 70
+    INTERRUPTED = 130
+
+
+class GdfitError(Exception):
+    """Base class of every error gdfit reports to a user."""
+
+    exit_code: ExitCode = ExitCode.DATA_ERROR
+
+
+class DataError(GdfitError):
+    """The input data cannot be read or fitted."""
+
+    exit_code = ExitCode.DATA_ERROR
+
+
+class OptionError(GdfitError, ValueError):
+    """An option or parameter is invalid or conflicts with another."""
+
+    exit_code = ExitCode.USAGE_ERROR

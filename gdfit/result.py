@@ -1,0 +1,125 @@
+"""The result vocabulary: what one iteration and one whole fit report, in data units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gdfit.errors import ExitCode
+from gdfit.objective import Vector
+from gdfit.stopping import StopReason
+
+
+@dataclass(frozen=True)
+class IterRecord:
+    """One iteration as a user sees it.
+
+    ``loss`` is the mean squared error in the data's units; ``grad_norm`` and ``step_size`` are
+    measured in the space the descent runs in (standardised under ``--scale standard``).
+    """
+
+    iteration: int
+    loss: float
+    grad_norm: float
+    step_size: float
+    w: Vector
+    b: float | None
+    evaluations: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """Everything a fit found out, in the style of scipy's ``OptimizeResult``.
+
+    Attributes
+    ----------
+    w, b : ndarray, float or None
+        Coefficients in the order of ``features`` and the intercept (None without one).
+    loss, rmse, r2 : float
+        Mean squared error of the fitted line on the data, its square root, and R² (centred
+        with an intercept, uncentred without one; NaN when y has no spread).
+    iterations, function_evals, gradient_evals : int
+        Work done; the line searches' trial points count as function evaluations.
+    stop_reason, message : StopReason, str
+        Which rule ended the run and why, in words.
+    tolerances_active : bool
+        Whether any convergence tolerance was switched on (otherwise only the budget can stop).
+    lstsq_w, lstsq_b : ndarray, float or None
+        The exact least-squares solution from ``numpy.linalg.lstsq``.
+    """
+
+    w: Vector
+    b: float | None
+    features: tuple[str, ...]
+    target: str
+    loss: float
+    rmse: float
+    r2: float
+    n_obs: int
+    iterations: int
+    stop_reason: StopReason
+    message: str
+    grad_norm: float
+    function_evals: int
+    gradient_evals: int
+    elapsed: float
+    step: str
+    scale: str
+    tolerances_active: bool
+    lstsq_w: Vector
+    lstsq_b: float | None
+    history: tuple[IterRecord, ...] = field(default=())
+
+    @property
+    def intercept(self) -> bool:
+        """Whether the model has an intercept."""
+        return self.b is not None
+
+    @property
+    def converged(self) -> bool:
+        """True when a convergence tolerance ended the run."""
+        return self.stop_reason.converged
+
+    @property
+    def success(self) -> bool:
+        """True when the run ended as asked: converged, or used up a budget it was given alone."""
+        return self.converged or (self.stop_reason is StopReason.max_iter
+                                  and not self.tolerances_active)
+
+    @property
+    def status(self) -> str:
+        """One word: ``converged``, ``max_iter``, ``diverged``, ``line_search_failed`` or
+        ``interrupted``."""
+        return "converged" if self.converged else self.stop_reason.value
+
+    @property
+    def theta(self) -> Vector:
+        """All parameters as one vector (w, then b)."""
+        return self.w if self.b is None else np.append(self.w, self.b)
+
+    @property
+    def lstsq_theta(self) -> Vector:
+        """The least-squares parameters as one vector (w, then b)."""
+        return self.lstsq_w if self.lstsq_b is None else np.append(self.lstsq_w, self.lstsq_b)
+
+    @property
+    def lstsq_distance(self) -> float:
+        """‖θ − θ*‖₂ to the exact least-squares solution θ*, in data units."""
+        return float(np.linalg.norm(self.theta - self.lstsq_theta))
+
+    @property
+    def lstsq_rel_distance(self) -> float:
+        """‖θ − θ*‖₂ / ‖θ*‖₂ (the absolute distance when θ* = 0)."""
+        scale = float(np.linalg.norm(self.lstsq_theta))
+        return self.lstsq_distance / scale if scale > 0 else self.lstsq_distance
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit status the command line gives this result."""
+        if self.stop_reason is StopReason.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.stop_reason is StopReason.diverged:
+            return ExitCode.DIVERGED
+        return ExitCode.OK if self.success else ExitCode.NOT_CONVERGED

@@ -1,0 +1,221 @@
+"""Step policies: how far to move along the negative gradient at each iteration.
+
+Every policy is a small object with explicit state, in the style of optax: ``init(problem,
+theta)`` returns the policy's state and ``update(problem, theta, loss, grad, state)`` returns
+the next point, a :class:`StepInfo` and the new state. Policies validate their parameters when
+constructed and raise :class:`~gdfit.errors.OptionError` with a message naming the option.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gdfit.errors import OptionError
+from gdfit.objective import LeastSquares, Vector
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a policy did in one iteration.
+
+    Attributes
+    ----------
+    step_size : float
+        The multiplier α applied to the search direction.
+    evaluations : int
+        Objective evaluations spent choosing α (trial points of a line search).
+    failed : bool
+        True when a line search found no acceptable step.
+    reason : str
+        Why this α, in words (shown by the explain output).
+    """
+
+    step_size: float
+    evaluations: int = 0
+    failed: bool = False
+    reason: str = ""
+
+
+class StepPolicy(ABC):
+    """A rule choosing each step of gradient descent."""
+
+    name: ClassVar[str]
+    formula: ClassVar[str]
+    #: Constructor parameter → command-line option that sets it.
+    options: ClassVar[dict[str, str]] = {}
+
+    def init(self, problem: LeastSquares, theta: Vector) -> Any:
+        """Return the policy's initial state (None for stateless policies)."""
+        return None
+
+    @abstractmethod
+    def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
+               state: Any) -> tuple[Vector, StepInfo, Any]:
+        """Return the next point, what was done, and the new state."""
+
+    def describe(self) -> str:
+        """The policy and its parameters, e.g. ``fixed(alpha=0.01)``."""
+        params = ", ".join(f"{k}={v:g}" for k, v in vars(self).items())
+        return f"{self.name}({params})" if params else self.name
+
+
+def _positive(name: str, value: float) -> float:
+    if not (math.isfinite(value) and value > 0):
+        raise OptionError(f"{name} must be a positive number, got {value:g}")
+    return float(value)
+
+
+class FixedStep(StepPolicy):
+    """Constant step: θ ← θ − α·∇f(θ).
+
+    Converges on this quadratic objective exactly when 0 < α < 2/λ_max(H); larger α diverges.
+    """
+
+    name = "fixed"
+    formula = "θ ← θ − α·∇f"
+    options: ClassVar[dict[str, str]] = {"alpha": "--alpha"}
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        self.alpha = _positive("--alpha", alpha)
+
+    def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
+               state: Any) -> tuple[Vector, StepInfo, Any]:
+        return theta - self.alpha * grad, StepInfo(self.alpha, reason="constant α"), state
+
+
+class NormalizedStep(StepPolicy):
+    """Fixed-length step: θ ← θ − (α/‖∇f‖)·∇f, so every step moves exactly α.
+
+    The step never shrinks, so the iterates end up circling the minimum at a distance of order
+    α instead of converging to it; the gradient-norm tolerance is then usually never met. This
+    is the tutorial's "step scaled by the gradient's norm".
+    """
+
+    name = "norm"
+    formula = "θ ← θ − (α/‖∇f‖)·∇f   (every step has length α)"
+    options: ClassVar[dict[str, str]] = {"alpha": "--alpha"}
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        self.alpha = _positive("--alpha", alpha)
+
+    def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
+               state: Any) -> tuple[Vector, StepInfo, Any]:
+        gnorm = float(np.sqrt(grad @ grad))
+        size = self.alpha / gnorm if gnorm > 0 else 0.0
+        why = f"α/‖∇f‖ = {self.alpha:g}/{gnorm:.6g}"
+        return theta - size * grad, StepInfo(size, reason=why), state
+
+
+class Backtracking(StepPolicy):
+    """Armijo backtracking line search (Nocedal & Wright, Algorithm 3.1).
+
+    Starting from α = α₀, shrink α ← ρ·α until the sufficient-decrease condition
+
+        f(θ − α∇f) ≤ f(θ) − c·α·‖∇f‖²
+
+    holds, then step θ ← θ − α∇f. The change f(θ − α∇f) − f(θ) is computed exactly from the
+    quadratic's gradient and Hessian so that the test stays meaningful near the minimum.
+    """
+
+    name = "backtracking"
+    formula = "largest α = α₀ρᵏ with f(θ − α∇f) ≤ f(θ) − c·α·‖∇f‖²"
+    options: ClassVar[dict[str, str]] = {"alpha": "--alpha", "c": "--armijo-c", "rho": "--shrink"}
+    max_trials: ClassVar[int] = 60
+
+    def __init__(self, alpha: float = 1.0, c: float = 1e-4, rho: float = 0.5) -> None:
+        self.alpha = _positive("--alpha", alpha)
+        if not 0 < c < 1:
+            raise OptionError(f"--armijo-c must lie strictly between 0 and 1, got {c:g}")
+        if not 0 < rho < 1:
+            raise OptionError(f"--shrink must lie strictly between 0 and 1, got {rho:g}")
+        self.c = float(c)
+        self.rho = float(rho)
+
+    def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
+               state: Any) -> tuple[Vector, StepInfo, Any]:
+        gg = float(grad @ grad)
+        alpha = self.alpha
+        for trial in range(1, self.max_trials + 1):
+            change = problem.loss_change(grad, -alpha * grad)
+            if change <= -self.c * alpha * gg:
+                why = (f"Armijo holds at trial {trial}: Δf = {change:.3e} ≤ "
+                       f"−c·α·‖∇f‖² = {-self.c * alpha * gg:.3e}")
+                return theta - alpha * grad, StepInfo(alpha, trial, reason=why), state
+            alpha *= self.rho
+        why = f"no α ≥ {alpha / self.rho:.3g} met the Armijo condition in {self.max_trials} trials"
+        return theta, StepInfo(0.0, self.max_trials, failed=True, reason=why), state
+
+
+class ExactLineSearch(StepPolicy):
+    """Steepest descent with the exact line search of a quadratic (Cauchy step).
+
+    f(θ − α∇f) is minimised over α in closed form:
+
+        α* = ‖∇f‖² / (∇fᵀ H ∇f)
+
+    No parameter to tune; the loss decreases at every step and converges linearly at rate
+    ((κ − 1)/(κ + 1))² in f, κ the condition number of H.
+    """
+
+    name = "exact"
+    formula = "α = ‖∇f‖² / (∇fᵀH∇f)   (minimises f along −∇f)"
+
+    def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
+               state: Any) -> tuple[Vector, StepInfo, Any]:
+        gg = float(grad @ grad)
+        curvature = float(grad @ problem.hvp(grad))
+        if gg == 0.0 or curvature <= 0.0:
+            return theta, StepInfo(0.0, reason="zero gradient or curvature: nothing to do"), state
+        alpha = gg / curvature
+        why = f"α = ‖∇f‖²/∇fᵀH∇f = {gg:.6g}/{curvature:.6g}"
+        return theta - alpha * grad, StepInfo(alpha, reason=why), state
+
+
+STEP_POLICIES: dict[str, type[StepPolicy]] = {
+    cls.name: cls for cls in (ExactLineSearch, Backtracking, FixedStep, NormalizedStep)
+}
+
+
+class StepName(str, Enum):
+    """The policies' names, as the command line offers them (kept equal to STEP_POLICIES)."""
+
+    exact = "exact"
+    backtracking = "backtracking"
+    fixed = "fixed"
+    norm = "norm"
+
+DEFAULT_STEP = "exact"
+
+
+#: Every step parameter and the option that sets it, across all policies.
+ALL_STEP_OPTIONS: dict[str, str] = {
+    k: v for cls in STEP_POLICIES.values() for k, v in cls.options.items()
+}
+
+
+def make_step(name: str, **params: Any) -> StepPolicy:
+    """Build the policy called ``name`` from its parameters.
+
+    Parameters that are None take the policy's default. A parameter the policy does not use is
+    an :class:`OptionError` naming the option, so that a mistyped command is not silently
+    accepted.
+    """
+    try:
+        cls = STEP_POLICIES[name]
+    except KeyError:
+        raise OptionError(f"unknown step policy '{name}'; choose one of: "
+                          f"{', '.join(STEP_POLICIES)}") from None
+    given = {k: v for k, v in params.items() if v is not None}
+    for key in given:
+        if key not in cls.options:
+            option = ALL_STEP_OPTIONS.get(key, key)
+            users = [n for n, c in STEP_POLICIES.items() if key in c.options]
+            raise OptionError(f"{option} has no effect with --step {name}"
+                              + (f"; it applies to --step {', '.join(users)}" if users else ""))
+    return cls(**given)

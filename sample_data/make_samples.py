@@ -1,0 +1,166 @@
+"""Generate the sample data files bundled with gdfit.
+
+Writes three CSV files into the folder this script lives in (``sample_data/``):
+
+* ``tutorial.csv`` -- the tutorial's three points, y = 2x exactly.
+* ``housing.csv``  -- 1000 synthetic house sales, four predictors on very different
+  scales and a price target (thousands), linear plus Gaussian noise.
+* ``sensor.csv``   -- 500 synthetic temperature-sensor readings (TMP36-style, 10 mV/degC,
+  500 mV offset) with a reference temperature target, plus text columns
+  (timestamp, station) that a fitter should ignore.
+
+Every file uses fixed seeds and fixed decimal formatting, so re-running the script
+produces byte-identical files. Run from the repository root with::
+
+    python sample_data/make_samples.py
+
+The true generating coefficients are the module constants below and are repeated in
+``sample_data/README.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+OUT_DIR: Path = Path(__file__).resolve().parent
+
+# housing.csv: price_k = intercept + sum(coef * predictor) + N(0, noise_sd)
+HOUSING_SEED: int = 20240501
+HOUSING_ROWS: int = 1000
+HOUSING_INTERCEPT: float = 120.0
+HOUSING_COEFS: dict[str, float] = {
+    "area_m2": 2.5,
+    "rooms": 12.0,
+    "age_years": -1.1,
+    "distance_km": -3.0,
+}
+HOUSING_NOISE_SD: float = 45.0
+
+# sensor.csv: temperature_c = intercept + slope * reading_mv + N(0, noise_sd)
+SENSOR_SEED: int = 20240302
+SENSOR_ROWS: int = 500
+SENSOR_INTERCEPT: float = -50.0
+SENSOR_SLOPE: float = 0.1
+SENSOR_NOISE_SD: float = 0.8
+SENSOR_STATIONS: tuple[str, ...] = ("north", "south", "east", "west", "harbor")
+SENSOR_START: datetime = datetime(2024, 3, 1, tzinfo=timezone.utc)
+SENSOR_STEP: timedelta = timedelta(minutes=30)
+
+
+def fmt(value: float, decimals: int) -> str:
+    """Format ``value`` with a fixed number of decimals, never printing ``-0.0``."""
+    return f"{round(float(value), decimals) + 0.0:.{decimals}f}"
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write a UTF-8 CSV with ``\\n`` line endings (stable across platforms)."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def truncated(draw: Callable[[int], np.ndarray], low: float, high: float, size: int) -> np.ndarray:
+    """Draw ``size`` values from ``draw``, redrawing any outside ``[low, high]``.
+
+    Redrawing (rather than clipping) avoids piles of identical values at the bounds.
+    """
+    values = draw(size)
+    bad = (values < low) | (values > high)
+    while bad.any():
+        values[bad] = draw(int(bad.sum()))
+        bad = (values < low) | (values > high)
+    return values
+
+
+def make_tutorial(out_dir: Path) -> Path:
+    """Write the tutorial's three points (y = 2x, so w = 2, b = 0 exactly)."""
+    path = out_dir / "tutorial.csv"
+    write_csv(path, ["x", "y"], [["1", "2"], ["2", "4"], ["3", "6"]])
+    return path
+
+
+def make_housing(out_dir: Path) -> Path:
+    """Write ``housing.csv``: four predictors on very different scales, price target."""
+    rng = np.random.default_rng(HOUSING_SEED)
+    n = HOUSING_ROWS
+
+    # Predictors are rounded *before* computing the price, so the stated coefficients
+    # describe exactly the numbers in the file (apart from the noise).
+    area = np.round(
+        truncated(lambda k: rng.lognormal(mean=np.log(95.0), sigma=0.38, size=k), 40.0, 250.0, n),
+        1,
+    )
+    rooms = np.clip(np.rint(area / 32.0 + rng.normal(0.0, 0.8, size=n)), 1, 7).astype(int)
+    age = np.rint(rng.uniform(0.0, 100.0, size=n)).astype(int)
+    distance = np.round(
+        truncated(lambda k: rng.gamma(shape=2.0, scale=4.5, size=k) + 0.5, 0.5, 30.0, n), 2
+    )
+
+    c = HOUSING_COEFS
+    signal = (
+        HOUSING_INTERCEPT
+        + c["area_m2"] * area
+        + c["rooms"] * rooms
+        + c["age_years"] * age
+        + c["distance_km"] * distance
+    )
+    price = signal + rng.normal(0.0, HOUSING_NOISE_SD, size=n)
+
+    rows = (
+        [fmt(a, 1), str(r), str(g), fmt(d, 2), fmt(p, 1)]
+        for a, r, g, d, p in zip(area, rooms, age, distance, price, strict=True)
+    )
+    path = out_dir / "housing.csv"
+    write_csv(path, ["area_m2", "rooms", "age_years", "distance_km", "price_k"], rows)
+    return path
+
+
+def make_sensor(out_dir: Path) -> Path:
+    """Write ``sensor.csv``: one numeric predictor (mV), two text columns, temperature."""
+    rng = np.random.default_rng(SENSOR_SEED)
+    n = SENSOR_ROWS
+
+    times = [SENSOR_START + i * SENSOR_STEP for i in range(n)]
+    hours = np.arange(n) * (SENSOR_STEP.total_seconds() / 3600.0)
+    stations = rng.choice(len(SENSOR_STATIONS), size=n)
+
+    # Air temperature: a daily cycle peaking mid-afternoon, a slow warming trend,
+    # per-station climate offsets and weather noise. This only sets the spread of
+    # the readings; the regression target is defined from the reading below.
+    station_offset = np.array([-3.0, 2.5, 0.5, -1.0, 1.5])[stations]
+    air = (
+        8.0
+        + 7.0 * np.sin(2.0 * np.pi * (hours - 9.0) / 24.0)
+        + 0.4 * hours / 24.0
+        + station_offset
+        + rng.normal(0.0, 2.0, size=n)
+    )
+    reading = np.round(500.0 + 10.0 * air + rng.normal(0.0, 3.0, size=n), 1)
+    temperature = (
+        SENSOR_INTERCEPT + SENSOR_SLOPE * reading + rng.normal(0.0, SENSOR_NOISE_SD, size=n)
+    )
+
+    rows = (
+        [t.strftime("%Y-%m-%dT%H:%M:%SZ"), SENSOR_STATIONS[s], fmt(r, 1), fmt(y, 2)]
+        for t, s, r, y in zip(times, stations, reading, temperature, strict=True)
+    )
+    path = out_dir / "sensor.csv"
+    write_csv(path, ["timestamp", "station", "reading_mv", "temperature_c"], rows)
+    return path
+
+
+def main(out_dir: Path = OUT_DIR) -> None:
+    """(Re)write every sample file into ``out_dir``."""
+    for maker in (make_tutorial, make_housing, make_sensor):
+        path = maker(out_dir)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
