@@ -49,4 +49,5 @@ __all__ = [
     "StopRule",
     "__version__",
     "fit",
+    "make_step",
 ]

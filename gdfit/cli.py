@@ -41,6 +41,7 @@ out = Console()
 err = Console(stderr=True)
 
 DATA, STEP, STOP, OUTPUT = "Data", "Step policy", "Stopping rules", "Output"
+DEFAULT_STEP_NAME = StepName(DEFAULT_STEP)
 
 FIT_EPILOG = """\
 [b]Examples[/b]
@@ -129,7 +130,7 @@ def fit_command(
         "--step",
         help="How each step is chosen: exact (exact line search, no tuning), backtracking "
         "(Armijo), fixed (constant α), norm (steps of fixed length α).",
-        rich_help_panel=STEP)] = StepName(DEFAULT_STEP),
+        rich_help_panel=STEP)] = DEFAULT_STEP_NAME,
     alpha: Annotated[float | None, typer.Option(
         "--alpha", help="α: the step for fixed (default 0.01), the step length for norm "
         "(0.01), the first trial for backtracking (1).", rich_help_panel=STEP,

@@ -17,7 +17,7 @@ def lstsq_solution(X: Vector, y: Vector, problem: LeastSquares) -> tuple[Vector,
     scaling = AffineScaling.standard(problem)
     Z = (X - scaling.x_shift) / scaling.x_scale
     u = (y - scaling.y_shift) / scaling.y_scale
-    v: Vector = np.linalg.lstsq(Z, u, rcond=None)[0]
+    v = np.asarray(np.linalg.lstsq(Z, u, rcond=None)[0], dtype=np.float64)
     theta = np.append(v, float(np.mean(u - Z @ v))) if problem.intercept else v
     return scaling.to_data(theta)
 
