@@ -6,7 +6,7 @@
 'converged'
 """
 
-from gdfit.api import fit
+from gdfit.api import fit, fit_statistics
 from gdfit.errors import DataError, ExitCode, GdfitError, OptionError
 from gdfit.objective import LeastSquares
 from gdfit.result import FitResult, IterRecord
@@ -49,5 +49,6 @@ __all__ = [
     "StopRule",
     "__version__",
     "fit",
+    "fit_statistics",
     "make_step",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,12 @@ from numpy.typing import ArrayLike
 
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares
-from gdfit.reference import fit_quality, lstsq_solution
+from gdfit.reference import (
+    fit_quality,
+    lstsq_solution,
+    normal_equations_solution,
+    statistics_quality,
+)
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import AffineScaling, Scale, check_identifiable
 from gdfit.solver import Iterate, descend
@@ -81,6 +87,7 @@ def fit(
     Returns
     -------
     FitResult
+        With the loss, R² and the ``numpy.linalg.lstsq`` reference computed from the rows.
 
     Examples
     --------
@@ -100,6 +107,43 @@ def fit(
                         f"{Xa.shape}, y {ya.shape}, {len(names)} names")
     if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
         raise DataError("the data contain NaN or infinite values")
+    raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
+    result = fit_statistics(raw, features=names, target=target, step=step, alpha=alpha,
+                            max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
+                            scale=scale, callback=callback, every=every, history=history,
+                            catch_interrupt=catch_interrupt)
+    # The rows are at hand: measure the fit on them rather than through the moments.
+    mse, r2 = fit_quality(Xa, ya, result.w, result.b)
+    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
+    return replace(result, loss=mse, rmse=float(np.sqrt(mse)), r2=r2, lstsq_w=ref_w,
+                   lstsq_b=ref_b)
+
+
+def fit_statistics(
+    problem: LeastSquares,
+    *,
+    features: Sequence[str] | None = None,
+    target: str = "y",
+    step: str | StepPolicy = DEFAULT_STEP,
+    alpha: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    grad_tol: float = DEFAULT_GRAD_TOL,
+    loss_tol: float = DEFAULT_LOSS_TOL,
+    scale: Scale | str = Scale.standard,
+    callback: Callable[[IterRecord], Any] | None = None,
+    every: int | None = None,
+    history: bool = False,
+    catch_interrupt: bool = False,
+) -> FitResult:
+    """Fit from sufficient statistics alone; the parameters mean what they mean in :func:`fit`.
+
+    Whether the model has an intercept is ``problem.intercept``. The loss and R² come from the
+    statistics, and the reference solution from the standardised normal equations.
+    """
+    names = tuple(features) if features is not None else tuple(
+        f"x{j}" for j in range(problem.n_features))
+    if len(names) != problem.n_features:
+        raise DataError(f"{len(names)} feature names for {problem.n_features} columns")
     if every is not None and every < 1:
         raise OptionError(f"--every must be ≥ 1, got {every}")
     if isinstance(step, str):
@@ -109,11 +153,9 @@ def fit(
     else:
         policy = step
     rules = build_rules(max_iter, grad_tol, loss_tol)
-
-    raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
-    check_identifiable(raw, names)
-    scaling = AffineScaling.for_problem(raw, scale)
-    problem = scaling.transform(raw)
+    check_identifiable(problem, names)
+    scaling = AffineScaling.for_problem(problem, scale)
+    scaled = scaling.transform(problem)
 
     def to_record(it: Iterate) -> IterRecord:
         w, b = scaling.to_data(it.theta)
@@ -122,12 +164,12 @@ def fit(
 
     on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
     when = log_spaced if every is None else (lambda k: k % every == 0)
-    run = descend(problem, np.zeros(problem.dim), policy, rules, callback=on_iterate,
+    run = descend(scaled, np.zeros(scaled.dim), policy, rules, callback=on_iterate,
                   callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
 
     w, b = scaling.to_data(run.theta)
-    mse, r2 = fit_quality(Xa, ya, w, b)
-    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
+    mse = run.loss * scaling.loss_factor
+    ref_w, ref_b = normal_equations_solution(problem)
     message = run.message
     if run.reason is StopReason.diverged:
         message += "; " + divergence_advice(policy, Scale(scale))
@@ -135,12 +177,12 @@ def fit(
         message += (f" before --grad-tol was met (gradient norm {run.grad_norm:.3g} > "
                     f"{grad_tol:g})")
     return FitResult(
-        w=w, b=b, features=names, target=target, loss=mse, rmse=float(np.sqrt(mse)), r2=r2,
-        n_obs=raw.n, iterations=run.iterations, stop_reason=run.reason, message=message,
-        grad_norm=run.grad_norm, function_evals=run.function_evals,
-        gradient_evals=run.gradient_evals, elapsed=run.elapsed, step=policy.describe(),
-        scale=Scale(scale).value, tolerances_active=any(r.is_tolerance for r in rules),
-        lstsq_w=ref_w, lstsq_b=ref_b,
+        w=w, b=b, features=names, target=target, loss=mse, rmse=float(np.sqrt(mse)),
+        r2=statistics_quality(problem, mse), n_obs=problem.n, iterations=run.iterations,
+        stop_reason=run.reason, message=message, grad_norm=run.grad_norm,
+        function_evals=run.function_evals, gradient_evals=run.gradient_evals,
+        elapsed=run.elapsed, step=policy.describe(), scale=Scale(scale).value,
+        tolerances_active=any(r.is_tolerance for r in rules), lstsq_w=ref_w, lstsq_b=ref_b,
         history=tuple(to_record(it) for it in run.history),
     )
 

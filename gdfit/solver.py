@@ -96,7 +96,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             callback(it)
 
     report(current)
-    fired = first_reason(rules, Progress(0, loss, math.nan, gnorm))
+    gnorm0 = gnorm
+    fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
+                                         float(np.sqrt(theta @ theta)), gnorm0, 0.0))
     try:
         while fired is None:
             new_theta, info, state = policy.update(problem, theta, loss, grad, state)
@@ -116,7 +118,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                         else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
                 fired = (StopReason.diverged, f"diverged at iteration {k}: the loss {what}")
                 break
-            change = problem.loss_change(grad, new_theta - theta)
+            delta = new_theta - theta
+            change = problem.loss_change(grad, delta)
             theta, loss, grad, gnorm = new_theta, new_loss, new_grad, new_gnorm
             current = Iterate(k, loss, gnorm, info.step_size, theta, grad, info.evaluations,
                               info.reason)
@@ -124,7 +127,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 history.append(current)
             if callback is not None and (callback_when is None or callback_when(k)):
                 report(current)
-            fired = first_reason(rules, Progress(k, loss, change, gnorm))
+            fired = first_reason(rules, Progress(
+                k, loss, change, gnorm, float(np.sqrt(delta @ delta)),
+                float(np.sqrt(theta @ theta)), gnorm0, time.perf_counter() - start))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise

@@ -34,12 +34,20 @@ class StopReason(str, Enum):
 
 @dataclass(frozen=True)
 class Progress:
-    """The state the stopping rules look at after iteration ``iteration``."""
+    """The state the stopping rules look at after iteration ``iteration``.
+
+    ``loss_change`` is f_k − f_{k−1} (NaN at iteration 0), ``step_norm`` is ‖θ_k − θ_{k−1}‖,
+    ``grad_norm0`` the gradient norm at the start and ``elapsed`` the seconds since it.
+    """
 
     iteration: int
     loss: float
     loss_change: float
     grad_norm: float
+    step_norm: float = math.nan
+    theta_norm: float = math.nan
+    grad_norm0: float = math.nan
+    elapsed: float = 0.0
 
 
 class StopRule(ABC):

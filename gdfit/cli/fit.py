@@ -1,46 +1,32 @@
-"""The ``gdfit`` command: turns options into library objects and results into output."""
+"""``gdfit fit``: read a table, run gradient descent, print the result."""
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import Enum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
-from rich.console import Console
 
-from gdfit import __version__
 from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, fit
-from gdfit.errors import DataError, ExitCode, GdfitError
+from gdfit.cli import app
+from gdfit.cli.common import (
+    DATA,
+    OUTPUT,
+    STEP,
+    STOP,
+    OutputFormat,
+    err,
+    note,
+    out,
+    reported_errors,
+    split_columns,
+)
 from gdfit.scaling import Scale
 from gdfit.steps import DEFAULT_STEP, StepName, make_step
 
+if TYPE_CHECKING:
+    from gdfit.io import Dataset
 
-class OutputFormat(str, Enum):
-    """How the result is written to stdout."""
-
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-app = typer.Typer(
-    name="gdfit",
-    help="Linear regression by gradient descent: fit y = X·w + b to a CSV file.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode="rich",
-)
-
-out = Console()
-err = Console(stderr=True)
-
-DATA, STEP, STOP, OUTPUT = "Data", "Step policy", "Stopping rules", "Output"
 DEFAULT_STEP_NAME = StepName(DEFAULT_STEP)
 
 FIT_EPILOG = """\
@@ -59,57 +45,13 @@ tolerance was met, 4 diverged, 130 interrupted.
 """
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"gdfit {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-) -> None:
-    """Linear regression by gradient descent: fit y = X·w + b to a CSV file."""
-
-
-def _fail(message: str, code: ExitCode) -> NoReturn:
-    err.print(f"gdfit: error: {message}", highlight=False, markup=False, soft_wrap=True)
-    raise typer.Exit(int(code))
-
-
-@contextmanager
-def _errors(source: str | None = None, traceback: bool = False) -> Iterator[None]:
-    """The one funnel from exceptions to a one-line message and an exit code."""
-    try:
-        yield
-    except GdfitError as exc:
-        if traceback:
-            raise
-        text = str(exc)
-        if source and isinstance(exc, DataError) and not text.startswith(source):
-            text = f"{source}: {text}"
-        _fail(text, exc.exit_code)
-    except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED)
-
-
-def _columns(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    names = [part.strip() for part in value.split(",")]
-    if not all(names):
-        raise click.BadParameter(f"empty column name in '{value}'", param_hint="'--x'")
-    return names
-
-
 @app.command("fit", epilog=FIT_EPILOG)
 def fit_command(
     path: Annotated[str, typer.Argument(help="CSV file to fit, or - for standard input.",
                                         show_default=False)],
     x: Annotated[str | None, typer.Option(
         "--x", "-x", help="x columns: comma-separated names or 0-based indices "
-        "[default: every numeric column but y]", rich_help_panel=DATA,
+        "\\[default: every numeric column but y]", rich_help_panel=DATA,
         show_default=False)] = None,
     y: Annotated[str | None, typer.Option(
         "--y", "-y", help="y column: a name or 0-based index [default: the last numeric "
@@ -137,7 +79,7 @@ def fit_command(
         show_default=False)] = None,
     armijo_c: Annotated[float | None, typer.Option(
         "--armijo-c", help="Backtracking: sufficient-decrease constant c in (0, 1) "
-        "[default: 1e-4]", rich_help_panel=STEP, show_default=False)] = None,
+        "\\[default: 1e-4]", rich_help_panel=STEP, show_default=False)] = None,
     shrink: Annotated[float | None, typer.Option(
         "--shrink", help="Backtracking: factor ρ in (0, 1) that shrinks α after each "
         "rejected trial [default: 0.5]", rich_help_panel=STEP, show_default=False)] = None,
@@ -173,9 +115,9 @@ def fit_command(
     from gdfit.render import ProgressPrinter, result_csv, result_json, result_table
 
     source = "<stdin>" if path == "-" else path
-    with _errors(source, traceback):
+    with reported_errors(source, traceback):
         policy = make_step(step.value, alpha=alpha, c=armijo_c, rho=shrink)
-        data = read_dataset(path, x=_columns(x), y=y, header=header, sep=sep, dropna=dropna)
+        data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep, dropna=dropna)
         if not quiet:
             _describe_data(data)
         progress = None if quiet else ProgressPrinter(err, data.features, intercept)
@@ -191,42 +133,16 @@ def fit_command(
     else:
         out.print(result_table(result, data.source))
     if not result.success and not quiet:
-        err.print(f"gdfit: {result.status}: {result.message}", highlight=False, markup=False,
-                  soft_wrap=True)
+        note(f"gdfit: {result.status}: {result.message}")
     raise typer.Exit(int(result.exit_code))
 
 
-def _describe_data(data: object) -> None:
-    from gdfit.io import Dataset
-
-    assert isinstance(data, Dataset)
+def _describe_data(data: Dataset) -> None:
     how = "chosen automatically" if data.auto_columns else "as given"
-    note = f"{data.source}: {len(data.y)} rows; y = {data.target}, x = " \
+    text = f"{data.source}: {len(data.y)} rows; y = {data.target}, x = " \
            f"{', '.join(data.features)} ({how})"
     if data.ignored_columns:
-        note += f"; ignored non-numeric: {', '.join(data.ignored_columns)}"
+        text += f"; ignored non-numeric: {', '.join(data.ignored_columns)}"
     if data.dropped_rows:
-        note += f"; dropped {len(data.dropped_rows)} rows with missing or non-finite values"
-    err.print(note, highlight=False, markup=False, soft_wrap=True)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        app()
-    except Exception as exc:  # a bug: one line unless the user asked for the trace
-        if isinstance(exc, BrokenPipeError):
-            _quiet_broken_pipe()
-        if "--traceback" in sys.argv or os.environ.get("GDFIT_TRACEBACK"):
-            raise
-        err.print(f"gdfit: internal error: {type(exc).__name__}: {exc} (rerun with "
-                  "--traceback to see where, and please report it)", highlight=False,
-                  markup=False, soft_wrap=True)
-        sys.exit(int(ExitCode.INTERNAL_ERROR))
-
-
-def _quiet_broken_pipe() -> NoReturn:
-    # The reader went away (`gdfit ... | head -1`): stop quietly, as cat does.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(1)
+        text += f"; dropped {len(data.dropped_rows)} rows with missing or non-finite values"
+    note(text)
