@@ -243,3 +243,27 @@ def test_the_tutorial_check_script_passes() -> None:
                           check=False, env=_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OFF" not in proc.stdout
+
+
+@needs_gdfit
+def test_ctrl_c_prints_the_last_iterate_marked_interrupted_and_exits_130() -> None:
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [GDFIT or "gdfit", "fit", str(SAMPLES / "housing.csv"), "--step", "norm", "--alpha",
+         "1e-7", "--max-iter", "1000000000", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    # Wait until the descent is running (the first progress rows are on stderr), then interrupt.
+    assert proc.stderr is not None
+    for _ in range(3):
+        line = proc.stderr.readline()
+        assert line, "gdfit ended before it could be interrupted"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    data = json.loads(out)
+    assert data["status"] == "interrupted" and data["converged"] is False
+    assert data["iterations"] > 0 and all(np.isfinite(data["w"]))
+    assert "Traceback" not in err
