@@ -49,6 +49,15 @@ class StepPolicy(ABC):
     formula: ClassVar[str]
     #: Constructor parameter → command-line option that sets it.
     options: ClassVar[dict[str, str]] = {}
+    #: True when a parameter must be tuned to the data (α of a fixed step); ``gdfit compare``
+    #: runs only the policies without one unless told otherwise.
+    needs_tuning: ClassVar[bool] = False
+    #: True when the policy makes sense on noisy mini-batch gradients (``--batch-size``): no
+    #: line search, curvature estimate or loss comparison that a sampled gradient would fool.
+    stochastic: ClassVar[bool] = False
+    #: How a default that is not a plain number is chosen (``{"alpha": "1/L"}``), for
+    #: ``gdfit steps``.
+    default_notes: ClassVar[dict[str, str]] = {}
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         """Return the policy's initial state (None for stateless policies)."""
@@ -61,7 +70,11 @@ class StepPolicy(ABC):
 
     def describe(self) -> str:
         """The policy and its parameters, e.g. ``fixed(alpha=0.01)``."""
-        params = ", ".join(f"{k}={v:g}" for k, v in vars(self).items())
+        def show(value: Any) -> str:
+            if value is None:
+                return "auto"
+            return f"{value:g}" if isinstance(value, float) else str(value)
+        params = ", ".join(f"{k}={show(v)}" for k, v in vars(self).items())
         return f"{self.name}({params})" if params else self.name
 
 
@@ -80,6 +93,8 @@ class FixedStep(StepPolicy):
     name = "fixed"
     formula = "θ ← θ − α·∇f"
     options: ClassVar[dict[str, str]] = {"alpha": "--alpha"}
+    needs_tuning = True
+    stochastic = True
 
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = _positive("--alpha", alpha)
@@ -100,6 +115,8 @@ class NormalizedStep(StepPolicy):
     name = "norm"
     formula = "θ ← θ − (α/‖∇f‖)·∇f   (every step has length α)"
     options: ClassVar[dict[str, str]] = {"alpha": "--alpha"}
+    needs_tuning = True
+    stochastic = True
 
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = _positive("--alpha", alpha)
@@ -177,9 +194,28 @@ class ExactLineSearch(StepPolicy):
         return theta - alpha * grad, StepInfo(alpha, reason=why), state
 
 
-STEP_POLICIES: dict[str, type[StepPolicy]] = {
-    cls.name: cls for cls in (ExactLineSearch, Backtracking, FixedStep, NormalizedStep)
-}
+# The rest of the family lives in its own modules, which import the base classes above.
+from gdfit.policies import (  # noqa: E402
+    BarzilaiBorwein,
+    ConjugateGradient,
+    LipschitzStep,
+    TrustRegion,
+    WolfeLineSearch,
+)
+from gdfit.policies_adaptive import (  # noqa: E402
+    AdaGrad,
+    Adam,
+    DecayingStep,
+    HeavyBall,
+    Nesterov,
+    RMSProp,
+)
+
+_FAMILY: tuple[type[StepPolicy], ...] = (
+    ExactLineSearch, Backtracking, FixedStep, NormalizedStep, LipschitzStep, WolfeLineSearch,
+    BarzilaiBorwein, TrustRegion, ConjugateGradient, HeavyBall, Nesterov, Adam, AdaGrad, RMSProp,
+    DecayingStep)
+STEP_POLICIES: dict[str, type[StepPolicy]] = {cls.name: cls for cls in _FAMILY}
 
 
 class StepName(str, Enum):
@@ -189,6 +225,17 @@ class StepName(str, Enum):
     backtracking = "backtracking"
     fixed = "fixed"
     norm = "norm"
+    lipschitz = "lipschitz"
+    wolfe = "wolfe"
+    bb = "bb"
+    trust_region = "trust-region"
+    cg = "cg"
+    momentum = "momentum"
+    nesterov = "nesterov"
+    adam = "adam"
+    adagrad = "adagrad"
+    rmsprop = "rmsprop"
+    decay = "decay"
 
 DEFAULT_STEP = "exact"
 

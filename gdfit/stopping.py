@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -25,11 +26,17 @@ class StopReason(str, Enum):
     diverged = "diverged"
     line_search_failed = "line_search_failed"
     interrupted = "interrupted"
+    rel_grad_tol = "rel_grad_tol"
+    rel_loss_tol = "rel_loss_tol"
+    param_tol = "param_tol"
+    patience = "patience"
+    time_limit = "time_limit"
 
     @property
     def converged(self) -> bool:
         """True for the reasons that mean a convergence tolerance was met."""
-        return self in (StopReason.grad_tol, StopReason.loss_tol)
+        return self in (StopReason.grad_tol, StopReason.loss_tol, StopReason.rel_grad_tol,
+                        StopReason.rel_loss_tol, StopReason.param_tol, StopReason.patience)
 
 
 @dataclass(frozen=True)
@@ -128,16 +135,195 @@ class LossTol(StopRule):
         return f"loss changed by {abs(progress.loss_change):.3g} ≤ --loss-tol {self.tol:g}"
 
 
-def build_rules(max_iter: int, grad_tol: float, loss_tol: float) -> tuple[StopRule, ...]:
-    """The rules for the three standard options; a tolerance of 0 leaves its rule out."""
+@dataclass(frozen=True)
+class RelGradTol(StopRule):
+    """Stop when ‖∇f(θ_k)‖ ≤ tol·‖∇f(θ₀)‖: the gradient has shrunk by the factor tol.
+
+    Relative to the starting gradient, so it does not depend on the units of y or x.
+    """
+
+    tol: float
+
+    def __post_init__(self) -> None:
+        _tolerance("--rel-grad-tol", self.tol)
+
+    def check(self, progress: Progress) -> StopReason | None:
+        return (StopReason.rel_grad_tol
+                if progress.grad_norm <= self.tol * progress.grad_norm0 else None)
+
+    def explain(self, progress: Progress) -> str:
+        return (f"gradient norm {progress.grad_norm:.3g} ≤ --rel-grad-tol {self.tol:g} × the "
+                f"starting gradient norm {progress.grad_norm0:.3g} (relative to the start)")
+
+
+@dataclass(frozen=True)
+class RelLossTol(StopRule):
+    """Stop when |f_k − f_{k−1}| ≤ tol·max(|f_k|, 1).
+
+    Relative to the loss while it exceeds 1 and absolute below, in the loss the descent sees
+    (under ``--scale standard`` the MSE divided by var(y), i.e. 1 − R² with an intercept).
+    """
+
+    tol: float
+
+    def __post_init__(self) -> None:
+        _tolerance("--rel-loss-tol", self.tol)
+
+    def check(self, progress: Progress) -> StopReason | None:
+        if progress.iteration == 0:
+            return None
+        bound = self.tol * max(abs(progress.loss), 1.0)
+        return StopReason.rel_loss_tol if abs(progress.loss_change) <= bound else None
+
+    def explain(self, progress: Progress) -> str:
+        return (f"loss changed by {abs(progress.loss_change):.3g} ≤ --rel-loss-tol {self.tol:g}"
+                f" × max(|f|, 1) = {max(abs(progress.loss), 1.0):.3g} (relative to the loss in "
+                "the descent's coordinates)")
+
+
+@dataclass(frozen=True)
+class ParamTol(StopRule):
+    """Stop when the last step was short: ‖θ_k − θ_{k−1}‖ ≤ tol·(tol + ‖θ_k‖).
+
+    Relative to the size of θ (absolute, ≈ tol², when θ ≈ 0), measured in the coordinates the
+    descent runs in (standardised coefficients under ``--scale standard``).
+    """
+
+    tol: float
+
+    def __post_init__(self) -> None:
+        _tolerance("--param-tol", self.tol)
+
+    def check(self, progress: Progress) -> StopReason | None:
+        if progress.iteration == 0:
+            return None
+        bound = self.tol * (self.tol + progress.theta_norm)
+        return StopReason.param_tol if progress.step_norm <= bound else None
+
+    def explain(self, progress: Progress) -> str:
+        return (f"step length ‖Δθ‖ = {progress.step_norm:.3g} ≤ --param-tol {self.tol:g} × "
+                f"(--param-tol + ‖θ‖ = {progress.theta_norm:.3g}) (relative to θ in the "
+                "descent's coordinates)")
+
+
+class Patience(StopRule):
+    """Stop after ``patience`` iterations in a row that did not improve the best loss by > tol.
+
+    As scikit-learn's ``n_iter_no_change``/``tol``: an iteration counts as an improvement when
+    f_k < best − tol (absolute, in the loss the descent sees); best is the lowest loss so far.
+    The rule keeps that state, so it belongs to one run at a time; it starts afresh whenever it
+    is shown iteration 0, which is where every run begins.
+    """
+
+    def __init__(self, patience: int, tol: float = 0.0) -> None:
+        if patience < 1:
+            raise OptionError(f"--patience must be ≥ 1 (0 switches it off), got {patience}")
+        self.patience = int(patience)
+        self.tol = _tolerance("--patience-tol", tol)
+        self.best = math.inf
+        self.stale = 0
+
+    def __repr__(self) -> str:
+        return f"Patience(patience={self.patience}, tol={self.tol:g})"
+
+    def check(self, progress: Progress) -> StopReason | None:
+        if progress.iteration == 0:
+            self.best, self.stale = progress.loss, 0
+            return None
+        if progress.loss < self.best - self.tol:
+            self.stale = 0
+        else:
+            self.stale += 1
+        self.best = min(self.best, progress.loss)
+        return StopReason.patience if self.stale >= self.patience else None
+
+    def explain(self, progress: Progress) -> str:
+        return (f"the best loss {self.best:.6g} did not improve by more than --patience-tol "
+                f"{self.tol:g} for {self.patience} iterations (--patience; absolute, in the "
+                "loss of the descent's coordinates)")
+
+
+@dataclass(frozen=True)
+class TimeLimit(StopRule):
+    """Stop once the run has taken ``seconds`` of wall-clock time (a budget, checked after
+    each iteration, so the run ends at most one iteration later)."""
+
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.seconds) and self.seconds > 0):
+            raise OptionError(f"--time-limit must be a positive number of seconds, "
+                              f"got {self.seconds:g}")
+
+    def check(self, progress: Progress) -> StopReason | None:
+        return StopReason.time_limit if progress.elapsed >= self.seconds else None
+
+    def explain(self, progress: Progress) -> str:
+        return (f"ran for {progress.elapsed:.3g} s ≥ --time-limit {self.seconds:g} s "
+                "(wall-clock time)")
+
+    @property
+    def is_tolerance(self) -> bool:
+        return False
+
+
+#: The --patience-tol used when only --patience is given (absolute, in the descent's loss).
+DEFAULT_PATIENCE_TOL = 1e-4
+
+
+def build_extra_rules(*, rel_grad_tol: float = 0.0, rel_loss_tol: float = 0.0,
+                      param_tol: float = 0.0, patience: int = 0,
+                      patience_tol: float | None = None,
+                      time_limit: float = 0.0) -> tuple[StopRule, ...]:
+    """The rules of the options beyond the standard three; 0 (the default) leaves a rule out.
+
+    ``patience_tol`` None means :data:`DEFAULT_PATIENCE_TOL`; giving it without ``patience``
+    is an OptionError, as is a negative value anywhere. The :class:`Patience` rule keeps
+    state; it restarts at iteration 0, so the rules may serve several runs one after another.
+    """
+    rules: list[StopRule] = []
+    for cls, tol in ((RelGradTol, rel_grad_tol), (RelLossTol, rel_loss_tol),
+                     (ParamTol, param_tol)):
+        if cls(tol).tol > 0:
+            rules.append(cls(tol))
+    if patience < 0:
+        raise OptionError(f"--patience must be ≥ 0 (0 switches it off), got {patience}")
+    if patience > 0:
+        rules.append(Patience(patience, DEFAULT_PATIENCE_TOL if patience_tol is None
+                              else patience_tol))
+    elif patience_tol is not None:
+        _tolerance("--patience-tol", patience_tol)
+        raise OptionError("--patience-tol has no effect without --patience N")
+    if not (math.isfinite(time_limit) and time_limit >= 0):
+        raise OptionError(f"--time-limit must be a number of seconds ≥ 0 (0 switches it off), "
+                          f"got {time_limit:g}")
+    if time_limit > 0:
+        rules.append(TimeLimit(time_limit))
+    return tuple(rules)
+
+
+def build_rules(max_iter: int, grad_tol: float, loss_tol: float, *, rel_grad_tol: float = 0.0,
+                rel_loss_tol: float = 0.0, param_tol: float = 0.0, patience: int = 0,
+                patience_tol: float | None = None, time_limit: float = 0.0,
+                extra_rules: Sequence[StopRule] = ()) -> tuple[StopRule, ...]:
+    """The rules for the stopping options; a tolerance of 0 leaves its rule out.
+
+    The keyword options are those of :func:`build_extra_rules`, all off by default;
+    ``extra_rules`` are rules made already (by :func:`build_extra_rules`, say). Budgets (the
+    iteration and time limits) come after every tolerance, so that a tolerance met on the
+    final iteration is reported as such.
+    """
     rules: list[StopRule] = []
     if GradTol(grad_tol).tol > 0:
         rules.append(GradTol(grad_tol))
     if LossTol(loss_tol).tol > 0:
         rules.append(LossTol(loss_tol))
-    # The budget comes last so that a tolerance met on the final iteration is reported as such.
+    rules.extend(build_extra_rules(rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol,
+                                   param_tol=param_tol, patience=patience,
+                                   patience_tol=patience_tol, time_limit=time_limit))
+    rules.extend(extra_rules)
     rules.append(MaxIter(max_iter))
-    return tuple(rules)
+    return tuple(sorted(rules, key=lambda rule: not rule.is_tolerance))  # stable: keeps order
 
 
 def first_reason(rules: tuple[StopRule, ...], progress: Progress) -> tuple[StopReason, str] | None:
