@@ -1,0 +1,173 @@
+"""Seeing the descent from the command line: ``--trace``, ``--plot``, ``--plot-file``,
+``--explain``, the progress bar, and the mini-batch options ``--batch-size``/``--seed``.
+
+``gdfit fit`` and ``gdfit compare`` declare these options with the aliases below and hand them to
+a :class:`DescentViews`, which checks them before any work is done, runs the fits (full or
+mini-batch, followed by the progress bar) and shows what was asked for afterwards. Everything
+here writes to stderr or to files: stdout carries only the result.
+
+``--plot`` is a flag that draws in the terminal; ``--plot-file FILE`` writes an image. Two
+options rather than one that is either a flag or takes a value, which Click cannot parse
+without guessing whether the next word is a file name or the input path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from gdfit.cli.common import OUTPUT, STEP, err, note
+from gdfit.cli.progress import DescentBar
+from gdfit.errors import OptionError
+from gdfit.explain import EXPLAIN_MAX_ITER
+from gdfit.objective import LeastSquares
+from gdfit.result import FitResult
+from gdfit.scaling import AffineScaling, Scale
+from gdfit.steps import StepPolicy
+
+TraceOption = Annotated[str | None, typer.Option(
+    "--trace", help="Write every iteration to this CSV file (policy, iteration, loss, "
+    "grad_norm, step_size, w_<x>…, b), atomically.", rich_help_panel=OUTPUT,
+    show_default=False, metavar="FILE.csv")]
+PlotOption = Annotated[bool, typer.Option(
+    "--plot", help="Draw the loss above its minimum (log scale) against iteration in the "
+    "terminal, on stderr.", rich_help_panel=OUTPUT)]
+PlotFileOption = Annotated[str | None, typer.Option(
+    "--plot-file", help="Write that plot as an image (.png, .svg or .pdf; needs matplotlib: "
+    "pip install 'gdfit\\[plot]'). With one x column, a second panel shows the path over the "
+    "loss contours.", rich_help_panel=OUTPUT, show_default=False, metavar="FILE.png")]
+ExplainOption = Annotated[bool, typer.Option(
+    "--explain", help=f"Print each iteration's arithmetic on stderr: gradient components, "
+    f"step size and why, the update with numbers (needs --max-iter ≤ {EXPLAIN_MAX_ITER}).",
+    rich_help_panel=OUTPUT)]
+BatchSizeOption = Annotated[int | None, typer.Option(
+    "--batch-size", min=1, help="Mini-batch gradient descent: each step uses this many rows, "
+    "reshuffled every epoch (1 = stochastic) \\[default: all rows]", rich_help_panel=STEP,
+    show_default=False)]
+SeedOption = Annotated[int | None, typer.Option(
+    "--seed", help="Seed of the mini-batch shuffle \\[default: 0]", rich_help_panel=STEP,
+    show_default=False)]
+ScaleOption = Annotated[Scale, typer.Option(
+    "--scale", help="Descend on standardised columns or on the raw ones; results are always "
+    "in the data's units.", rich_help_panel=STEP)]
+
+
+@dataclass(frozen=True)
+class DescentViews:
+    """The view and mini-batch options of one command."""
+
+    trace: str | None = None
+    plot: bool = False
+    plot_file: str | None = None
+    explain: bool = False
+    batch_size: int | None = None
+    seed: int | None = None
+    quiet: bool = False
+
+    @property
+    def history(self) -> bool:
+        """Whether the fits must keep every iterate."""
+        return self.trace is not None or self.plot or self.plot_file is not None
+
+    def check(self, policies: Sequence[StepPolicy], max_iter: int, *,
+              batch: bool = False) -> None:
+        """Refuse what cannot work, before any data is read or fitted.
+
+        ``batch`` says the command fits many data sets (``--each-file``, ``--group-by``), for
+        which these options are not offered.
+        """
+        from gdfit.minibatch import check_stochastic
+
+        given = [name for name, on in (("--trace", self.trace is not None),
+                                       ("--plot", self.plot),
+                                       ("--plot-file", self.plot_file is not None),
+                                       ("--explain", self.explain),
+                                       ("--batch-size", self.batch_size is not None)) if on]
+        if batch and given:
+            raise OptionError(f"{', '.join(given)} work on a single fit, not with --each-file "
+                              "or --group-by")
+        if self.seed is not None and self.batch_size is None:
+            raise OptionError("--seed only shuffles mini-batches: give --batch-size too")
+        if self.explain:
+            if max_iter > EXPLAIN_MAX_ITER:
+                raise OptionError(f"--explain prints every iteration, so it needs --max-iter ≤ "
+                                  f"{EXPLAIN_MAX_ITER} (got {max_iter})")
+            if self.batch_size is not None:
+                raise OptionError("--explain follows full-batch descent; drop --batch-size")
+        if self.batch_size is not None:
+            for policy in policies:
+                check_stochastic(policy)
+        if self.plot_file is not None:
+            from gdfit.plot import check_image_support
+
+            check_image_support(self.plot_file)
+        if self.trace is not None:
+            from gdfit.atomic import check_writable
+
+            check_writable(self.trace, force=True)
+
+    def bar(self, max_iter: int) -> DescentBar:
+        """The progress bar for runs of at most ``max_iter`` iterations (on a terminal only)."""
+        return DescentBar(err, max_iter, enabled=not self.quiet and not self.explain
+                          and err.is_terminal,
+                          loss_name="batch loss" if self.batch_size else "loss")
+
+    def fit(self, X: Any, y: Any, policy: StepPolicy, bar: DescentBar, **options: Any
+            ) -> FitResult:
+        """Fit with ``policy`` (full or mini-batch), followed by ``bar``."""
+        from gdfit.minibatch import fit_minibatch
+
+        watched = bar.watch(policy, loss_factor=bar_loss_factor(X, y, options, bar))
+        return fit_minibatch(X, y, batch_size=self.batch_size, seed=self.seed or 0,
+                             step=watched, history=self.history, **options)
+
+    def show(self, X: Any, y: Any, runs: Sequence[tuple[str, FitResult]], *,
+             policy: StepPolicy | None = None, scale: Scale = Scale.standard,
+             title: str = "") -> None:
+        """After the fits: the explanation, the trace file and the plots."""
+        first = runs[0][1]
+        title = title or (f"{first.target} ~ {' + '.join(first.features)}: loss − "
+                          "least-squares minimum (log scale)")
+        if self.explain and policy is not None:
+            from gdfit.explain import explain_lines
+
+            for line in explain_lines(X, y, features=first.features, target=first.target,
+                                      intercept=first.intercept, scale=scale, policy=policy,
+                                      iterations=first.iterations):
+                note(line)
+        if self.trace is not None:
+            from gdfit.trace import write_trace
+
+            rows = write_trace(self.trace, runs)
+            if not self.quiet:
+                note(f"gdfit: wrote {rows} iterations to {self.trace}")
+        if self.plot or self.plot_file is not None:
+            from gdfit.plot import image_plot, series_of, terminal_plot
+
+            problem = LeastSquares.from_arrays(np.asarray(X).reshape(len(y), -1), y,
+                                               intercept=first.intercept)
+            series = [series_of(label, result, problem) for label, result in runs]
+            if self.plot:
+                err.file.write(terminal_plot(series, width=min(err.width, 110), color=(
+                    err.is_terminal and not err.no_color), title=title) + "\n")
+                err.file.flush()
+            if self.plot_file is not None:
+                contours = image_plot(self.plot_file, series, problem=problem,
+                                      best=first.lstsq_theta, title=title)
+                if not self.quiet:
+                    note(f"gdfit: wrote the plot{' and the contours' if contours else ''} to "
+                         f"{self.plot_file}")
+
+
+def bar_loss_factor(X: Any, y: Any, options: dict[str, Any], bar: DescentBar) -> float:
+    """What turns the loss the policy sees into the MSE in y's units (for the bar only)."""
+    if not bar.enabled or Scale(options.get("scale", Scale.standard)) is Scale.none:
+        return 1.0
+    problem = LeastSquares.from_arrays(np.asarray(X, dtype=np.float64).reshape(len(y), -1),
+                                       np.asarray(y, dtype=np.float64),
+                                       intercept=options.get("intercept", True))
+    return AffineScaling.standard(problem).loss_factor

@@ -1,0 +1,338 @@
+"""Mini-batch and stochastic gradient descent: the gradient of each step from a sample of rows.
+
+The objective is the same mean squared error as :class:`~gdfit.objective.LeastSquares`, with
+θ = (w, b), but each step sees only a batch B of rows::
+
+    f_B(θ) = (1/|B|) Σ_{i∈B} (uᵢ − zᵢᵀw − b)²,    ∇f_B = −(2/|B|)·[Z_Bᵀr, Σr],  r = u_B − Z_Bw − b
+
+An epoch is one pass over the rows in an order reshuffled with ``numpy.random.default_rng(seed)``
+at its start; the last batch of an epoch is smaller when B does not divide n. The descent runs
+in the same (standardised) coordinates as the full-batch one and starts at θ = 0.
+
+The stopping rules, the history and the progress see the *full-data* loss and gradient, which
+the sufficient statistics give at O(d²) per iteration whatever n is; only the step is taken on
+the noisy batch gradient, as scikit-learn's ``SGDRegressor`` does. Policies that need exact
+function values or curvature (line searches, trust regions, conjugate gradients, BB) are refused:
+see :attr:`gdfit.steps.StepPolicy.stochastic`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from gdfit.api import (
+    DEFAULT_GRAD_TOL,
+    DEFAULT_LOSS_TOL,
+    DEFAULT_MAX_ITER,
+    divergence_advice,
+    log_spaced,
+)
+from gdfit.api import fit as full_batch_fit
+from gdfit.errors import DataError, OptionError
+from gdfit.objective import LeastSquares, Vector
+from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
+from gdfit.result import FitResult, IterRecord
+from gdfit.scaling import AffineScaling, Scale, check_identifiable
+from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate
+from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepPolicy, make_step
+from gdfit.stopping import Progress, StopReason, StopRule, build_rules, first_reason
+
+
+class MiniBatches:
+    """The least-squares objective over one batch of rows at a time.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (n, d)
+        The rows in the coordinates the descent runs in.
+    u : ndarray, shape (n,)
+        The target in the same coordinates.
+    intercept : bool
+        Whether θ carries b as its last component.
+    batch_size : int
+        Rows per batch (1 is plain stochastic gradient descent).
+    seed : int
+        Seed of the shuffle (``numpy.random.default_rng``).
+
+    Call :meth:`next_batch` to move on; :meth:`loss_and_grad`, :meth:`hvp` and
+    :meth:`loss_change` then describe the current batch. The batch and the residuals live in
+    buffers allocated once.
+    """
+
+    def __init__(self, Z: Vector, u: Vector, *, intercept: bool, batch_size: int,
+                 seed: int) -> None:
+        n, d = Z.shape
+        if batch_size < 1:
+            raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
+        self.Z = np.ascontiguousarray(Z, dtype=np.float64)
+        self.u = np.ascontiguousarray(u, dtype=np.float64)
+        self.intercept = intercept
+        self.batch_size = min(batch_size, n)
+        self.n = n
+        self.n_features = d
+        self.dim = d + int(intercept)
+        self.batches_per_epoch = -(-n // self.batch_size)
+        self.rng = np.random.default_rng(seed)
+        self.epoch = 0
+        self.batches = 0
+        self._order = np.arange(n)
+        self._pos = n  # forces a shuffle on the first call
+        self._zb = np.empty((self.batch_size, d))
+        self._ub = np.empty(self.batch_size)
+        self._r = np.empty(self.batch_size)
+        self._m = 0
+
+    def next_batch(self) -> None:
+        """Take the next batch, reshuffling the rows when an epoch begins."""
+        if self._pos >= self.n:
+            self._order = self.rng.permutation(self.n)
+            self._pos = 0
+            self.epoch += 1
+        idx = self._order[self._pos:self._pos + self.batch_size]
+        m = idx.shape[0]
+        np.take(self.Z, idx, axis=0, out=self._zb[:m])
+        np.take(self.u, idx, out=self._ub[:m])
+        self._pos += m
+        self._m = m
+        self.batches += 1
+
+    def split(self, theta: Vector) -> tuple[Vector, float]:
+        """(w, b) from θ; b is 0.0 without an intercept."""
+        d = self.n_features
+        return theta[:d], float(theta[d]) if self.intercept else 0.0
+
+    def loss_and_grad(self, theta: Vector) -> tuple[float, Vector]:
+        """f_B(θ) and ∇f_B(θ) on the current batch."""
+        m = self._m
+        zb, r = self._zb[:m], self._r[:m]
+        w, b = self.split(theta)
+        np.dot(zb, w, out=r)
+        r += b
+        r -= self._ub[:m]          # r = ŷ − u: the negative residual
+        scale = 2.0 / m
+        d = self.n_features
+        g = np.empty(self.dim)  # fresh: a policy may keep the gradient it was given
+        np.dot(r, zb, out=g[:d])
+        g[:d] *= scale
+        if self.intercept:
+            g[d] = scale * float(r.sum())
+        return float(r @ r) / m, g
+
+    def hvp(self, v: Vector) -> Vector:
+        """H_B·v with H_B = (2/|B|)·[Z_B 1]ᵀ[Z_B 1], the current batch's Hessian."""
+        m = self._m
+        zb = self._zb[:m]
+        vw, vb = self.split(v)
+        t = zb @ vw + vb
+        hw = (zb.T @ t) * (2.0 / m)
+        return np.append(hw, 2.0 * float(t.sum()) / m) if self.intercept else hw
+
+    def loss_change(self, grad: Vector, step: Vector) -> float:
+        """f_B(θ + s) − f_B(θ) = gᵀs + ½sᵀH_Bs on the current batch."""
+        return float(grad @ step) + 0.5 * float(step @ self.hvp(step))
+
+
+def check_stochastic(policy: StepPolicy) -> None:
+    """Refuse a policy that is not meaningful on mini-batch gradients, naming those that are."""
+    if not policy.stochastic:
+        usable = [n for n, c in STEP_POLICIES.items() if c.stochastic]
+        raise OptionError(
+            f"--step {policy.name} needs exact gradients and function values (a line search or "
+            f"a curvature estimate is fooled by mini-batch noise), so it cannot be used with "
+            f"--batch-size; use one of: {', '.join(usable)}")
+
+
+def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
+                      policy: StepPolicy, rules: tuple[StopRule, ...], *,
+                      callback: Callable[[Iterate], None] | None = None,
+                      callback_when: Callable[[int], bool] | None = None,
+                      keep_history: bool = False, catch_interrupt: bool = False) -> Descent:
+    """Stochastic gradient descent: step on batch gradients, judge on the full objective.
+
+    Parameters mean what they mean in :func:`gdfit.solver.descend`; ``full`` is the whole
+    data's objective in the same coordinates as ``batches``. Gradient evaluations count batch
+    gradients; function evaluations count the full-data losses the stopping rules look at.
+    """
+    start = time.perf_counter()
+    theta = np.array(theta0, dtype=np.float64)
+    loss, grad = full.loss_and_grad(theta)
+    gnorm = gnorm0 = float(np.sqrt(grad @ grad))
+    fevals, gevals = 1, 0
+    # The policies only call loss_and_grad, hvp, loss_change, split and dim: a batch provides them.
+    problem = cast(LeastSquares, batches)
+    state = policy.init(problem, theta)
+    current = Iterate(0, loss, gnorm, math.nan, theta, grad)
+    history: list[Iterate] = [current] if keep_history else []
+    loss0 = loss
+    ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
+    reported = -1
+
+    def report(it: Iterate) -> None:
+        nonlocal reported
+        if callback is not None and reported != it.iteration:
+            reported = it.iteration
+            callback(it)
+
+    report(current)
+    fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
+                                         float(np.sqrt(theta @ theta)), gnorm0, 0.0))
+    try:
+        while fired is None:
+            batches.next_batch()
+            batch_loss, batch_grad = batches.loss_and_grad(theta)
+            gevals += 1
+            new_theta, info, state = policy.update(problem, theta, batch_loss, batch_grad, state)
+            k = current.iteration + 1
+            new_loss, new_grad = full.loss_and_grad(new_theta)
+            fevals += 1
+            new_gnorm = float(np.sqrt(new_grad @ new_grad))
+            if not (math.isfinite(new_loss) and math.isfinite(new_gnorm)) or new_loss > ceiling:
+                what = ("became non-finite" if not math.isfinite(new_loss + new_gnorm)
+                        else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
+                fired = (StopReason.diverged, f"diverged at iteration {k}: the loss {what}")
+                break
+            delta = new_theta - theta
+            change = full.loss_change(grad, delta)
+            theta, loss, grad, gnorm = new_theta, new_loss, new_grad, new_gnorm
+            current = Iterate(k, loss, gnorm, info.step_size, theta, grad, info.evaluations,
+                              info.reason)
+            if keep_history:
+                history.append(current)
+            if callback is not None and (callback_when is None or callback_when(k)):
+                report(current)
+            fired = first_reason(rules, Progress(
+                k, loss, change, gnorm, float(np.sqrt(delta @ delta)),
+                float(np.sqrt(theta @ theta)), gnorm0, time.perf_counter() - start))
+    except KeyboardInterrupt:
+        if not catch_interrupt:
+            raise
+        fired = (StopReason.interrupted,
+                 f"interrupted at iteration {current.iteration}; the parameters are the last "
+                 "iterate, not a converged fit")
+    report(current)
+    reason, message = fired
+    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=current.iteration,
+                   reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,
+                   elapsed=time.perf_counter() - start, history=tuple(history))
+
+
+def fit_minibatch(
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    batch_size: int | None,
+    seed: int = 0,
+    features: Sequence[str] | None = None,
+    target: str = "y",
+    intercept: bool = True,
+    step: str | StepPolicy = DEFAULT_STEP,
+    alpha: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    grad_tol: float = DEFAULT_GRAD_TOL,
+    loss_tol: float = DEFAULT_LOSS_TOL,
+    scale: Scale | str = Scale.standard,
+    callback: Callable[[IterRecord], Any] | None = None,
+    every: int | None = None,
+    history: bool = False,
+    catch_interrupt: bool = False,
+    extra_rules: Sequence[StopRule] = (),
+) -> FitResult:
+    """Fit ``y ≈ X·w + b`` by mini-batch gradient descent with batches of ``batch_size`` rows.
+
+    The other parameters mean what they mean in :func:`gdfit.fit`. ``batch_size`` None or ≥ n
+    is the full batch and
+    simply calls :func:`gdfit.fit` (``epochs`` is then None). The tolerances are tested on the
+    full-data gradient and loss, so the default ``grad_tol`` is rarely met by a constant step:
+    give a loss tolerance or a budget. ``FitResult.epochs`` counts the passes over the data,
+    the last possibly partial.
+
+    Examples
+    --------
+    >>> import numpy as np, gdfit.minibatch as mb
+    >>> X = np.arange(20.0)[:, None]; y = 3 * X[:, 0] + 1
+    >>> r = mb.fit_minibatch(X, y, batch_size=4, step="fixed", alpha=0.1, max_iter=500,
+    ...                      grad_tol=0)
+    >>> round(float(r.w[0]), 6), round(r.b, 6), r.iterations, r.epochs
+    (3.0, 1.0, 500, 100)
+    """
+    Xa = np.asarray(X, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if Xa.ndim == 1:
+        Xa = Xa[:, None]
+    common: dict[str, Any] = dict(features=features, target=target, intercept=intercept,
+                                  step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                                  loss_tol=loss_tol, scale=scale, callback=callback, every=every,
+                                  history=history, catch_interrupt=catch_interrupt,
+                                  extra_rules=extra_rules)
+    if batch_size is not None and batch_size < 1:
+        raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
+    if batch_size is None or Xa.ndim != 2 or batch_size >= Xa.shape[0]:
+        return full_batch_fit(Xa, ya, **common)
+    names = tuple(features) if features is not None else tuple(
+        f"x{j}" for j in range(Xa.shape[1]))
+    if ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
+        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
+                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
+    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
+        raise DataError("the data contain NaN or infinite values")
+    if every is not None and every < 1:
+        raise OptionError(f"--every must be ≥ 1, got {every}")
+    policy = make_step(step, alpha=alpha) if isinstance(step, str) else step
+    if not isinstance(step, str) and alpha is not None:
+        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
+    check_stochastic(policy)
+    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
+    raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
+    check_identifiable(raw, names)
+    scaling = AffineScaling.for_problem(raw, scale)
+    full = scaling.transform(raw)
+    batches = MiniBatches((Xa - scaling.x_shift) / scaling.x_scale,
+                          (ya - scaling.y_shift) / scaling.y_scale, intercept=intercept,
+                          batch_size=batch_size, seed=seed)
+
+    def to_record(it: Iterate) -> IterRecord:
+        w, b = scaling.to_data(it.theta)
+        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
+                          it.step_size, w, b, it.evaluations, it.reason)
+
+    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
+    when = log_spaced if every is None else (lambda k: k % every == 0)
+    run = descend_minibatch(full, batches, np.zeros(full.dim), policy, rules,
+                            callback=on_iterate, callback_when=when, keep_history=history,
+                            catch_interrupt=catch_interrupt)
+    return _result(run, raw, scaling, policy, Scale(scale), names, target, Xa, ya, rules,
+                   grad_tol, batches, to_record)
+
+
+def _result(run: Descent, raw: LeastSquares, scaling: AffineScaling, policy: StepPolicy,
+            scale: Scale, names: tuple[str, ...], target: str, X: Vector, y: Vector,
+            rules: tuple[StopRule, ...], grad_tol: float, batches: MiniBatches,
+            to_record: Callable[[Iterate], IterRecord]) -> FitResult:
+    w, b = scaling.to_data(run.theta)
+    mse, r2 = fit_quality(X, y, w, b)
+    if not math.isfinite(mse):
+        mse = run.loss * scaling.loss_factor
+        r2 = statistics_quality(raw, mse)
+    ref_w, ref_b = lstsq_solution(X, y, raw)
+    message = run.message
+    if run.reason is StopReason.diverged:
+        message += "; " + divergence_advice(policy, scale)
+    elif run.reason is StopReason.max_iter and grad_tol > 0:
+        message += (f" before --grad-tol was met (full-data gradient norm {run.grad_norm:.3g} "
+                    f"> {grad_tol:g})")
+    return FitResult(
+        w=w, b=b, features=names, target=target, loss=mse, rmse=float(np.sqrt(mse)), r2=r2,
+        n_obs=raw.n, iterations=run.iterations, stop_reason=run.reason, message=message,
+        grad_norm=run.grad_norm, function_evals=run.function_evals,
+        gradient_evals=run.gradient_evals, elapsed=run.elapsed,
+        step=f"{policy.describe()} on batches of {batches.batch_size}", scale=scale.value,
+        tolerances_active=any(r.is_tolerance for r in rules), lstsq_w=ref_w, lstsq_b=ref_b,
+        history=tuple(to_record(it) for it in run.history),
+        epochs=-(-run.iterations // batches.batches_per_epoch),
+    )
