@@ -21,7 +21,7 @@ from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import AffineScaling, Scale, check_identifiable
 from gdfit.solver import Iterate, descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
-from gdfit.stopping import StopReason, build_rules
+from gdfit.stopping import StopReason, StopRule, build_rules
 
 DEFAULT_MAX_ITER = 100_000
 DEFAULT_GRAD_TOL = 1e-12
@@ -54,6 +54,7 @@ def fit(
     every: int | None = None,
     history: bool = False,
     catch_interrupt: bool = False,
+    extra_rules: Sequence[StopRule] = (),
 ) -> FitResult:
     """Fit ``y ≈ X·w + b`` by minimising the mean squared error with gradient descent.
 
@@ -83,6 +84,10 @@ def fit(
         Keep every iteration in ``FitResult.history``.
     catch_interrupt : bool
         Return the last iterate, marked ``interrupted``, on Ctrl-C instead of raising.
+    extra_rules : sequence of StopRule
+        More stopping rules (``gdfit.stopping.build_extra_rules(...)`` makes those of the
+        command line's --rel-grad-tol, --rel-loss-tol, --param-tol, --patience, --time-limit),
+        checked with the standard ones (one run at a time: a patience rule keeps state).
 
     Returns
     -------
@@ -111,7 +116,7 @@ def fit(
     result = fit_statistics(raw, features=names, target=target, step=step, alpha=alpha,
                             max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
                             scale=scale, callback=callback, every=every, history=history,
-                            catch_interrupt=catch_interrupt)
+                            catch_interrupt=catch_interrupt, extra_rules=extra_rules)
     # The rows are at hand: measure the fit on them rather than through the moments.
     mse, r2 = fit_quality(Xa, ya, result.w, result.b)
     ref_w, ref_b = lstsq_solution(Xa, ya, raw)
@@ -134,6 +139,7 @@ def fit_statistics(
     every: int | None = None,
     history: bool = False,
     catch_interrupt: bool = False,
+    extra_rules: Sequence[StopRule] = (),
 ) -> FitResult:
     """Fit from sufficient statistics alone; the parameters mean what they mean in :func:`fit`.
 
@@ -152,7 +158,7 @@ def fit_statistics(
         raise OptionError("pass alpha to the step policy's constructor, not to fit()")
     else:
         policy = step
-    rules = build_rules(max_iter, grad_tol, loss_tol)
+    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
     check_identifiable(problem, names)
     scaling = AffineScaling.for_problem(problem, scale)
     scaled = scaling.transform(problem)

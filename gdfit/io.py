@@ -15,12 +15,24 @@ import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from gdfit.errors import DataError, OptionError
+
+if TYPE_CHECKING:  # pandas is slow to import: each function that parses imports it
+    import pandas as pd
+
+
+def __getattr__(name: str) -> Any:
+    # ``gdfit.io.pd`` still names pandas (imported on first use), e.g. for tests that patch it.
+    if name == "pd":
+        import pandas
+
+        return pandas
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 WHITESPACE = "whitespace"
 _CANDIDATE_SEPS = (",", "\t", ";")
@@ -62,6 +74,13 @@ class Dataset:
         True when x or y was chosen automatically.
     ignored_columns : tuple of str
         Non-numeric columns skipped by the automatic choice.
+    columns : tuple of str
+        Every column name of the table, in file order.
+    key_columns : tuple of str
+        The ``by`` (group key) columns, when asked for.
+    keys : numpy.ndarray or None
+        The key columns' text (stripped), shape ``(n, len(key_columns))``, object dtype,
+        aligned with the rows of `X`; None without ``by``.
     """
 
     X: np.ndarray
@@ -73,6 +92,9 @@ class Dataset:
     dropped_rows: tuple[int, ...] = ()
     auto_columns: bool = False
     ignored_columns: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    key_columns: tuple[str, ...] = ()
+    keys: np.ndarray | None = None
 
 
 class _Layout(NamedTuple):
@@ -102,6 +124,7 @@ def read_dataset(
     sep: str | None = None,
     dropna: bool = False,
     stdin: BinaryIO | None = None,
+    by: Sequence[str] | None = None,
 ) -> Dataset:
     """Read a CSV/TSV/whitespace table and select the x and y columns.
 
@@ -124,6 +147,9 @@ def read_dataset(
         instead of failing.
     stdin : binary stream, optional
         Stream read when `path` is ``"-"``; defaults to ``sys.stdin.buffer``.
+    by : sequence of str, optional
+        Group key columns (names or indices): kept as text in ``Dataset.keys``, and never
+        chosen automatically as x or y.
 
     Returns
     -------
@@ -171,11 +197,15 @@ def read_dataset(
     feat = None if x_refs is None else [_parse_column_ref(r, names, source) for r in x_refs]
     tgt = None if y is None else _parse_column_ref(y, names, source)
     _check_overlap(feat, tgt, names)
+    key_idx = list(dict.fromkeys(_parse_column_ref(r, names, source) for r in by or ()))
+    for j in key_idx:
+        if j in (feat or ()) or j == tgt:
+            raise OptionError(f"column {_quote(names[j])} is used both to group by and as x or y")
     auto = feat is None or tgt is None
     wanted = set(range(layout.ncols)) if auto else {*(feat or ()), tgt}
     text_cols = [j for j in range(layout.ncols) if not numeric_dtype[j] and j in wanted]
     cols = _convert_columns(layout, table, text_cols, keep)
-    feat, tgt, ignored = _choose_columns(source, names, cols, feat, tgt)
+    feat, tgt, ignored = _choose_columns(source, names, cols, feat, tgt, exclude=key_idx)
     selected = [*feat, tgt]
     _check_bad_cells(layout, names, selected, cols)
 
@@ -184,6 +214,11 @@ def read_dataset(
         values[:, k] = cols[j].values[keep]
     line_numbers = np.flatnonzero(keep) + layout.skip + 1
     finite = np.isfinite(values)
+    keys = None
+    if key_idx:
+        raw = _read_table(layout, usecols=key_idx, dtype=str, na_filter=False)
+        keys = np.column_stack(
+            [raw[j].fillna("").str.strip().to_numpy(dtype=object)[keep] for j in key_idx])
     dropped: tuple[int, ...] = ()
     if not finite.all():
         if not dropna:
@@ -196,6 +231,7 @@ def read_dataset(
                 "or non-finite values"
             )
         values = values[good]
+        keys = None if keys is None else keys[good]
     return Dataset(
         X=np.ascontiguousarray(values[:, :-1]),
         y=np.ascontiguousarray(values[:, -1]),
@@ -206,6 +242,9 @@ def read_dataset(
         dropped_rows=dropped,
         auto_columns=auto,
         ignored_columns=ignored,
+        columns=tuple(names),
+        key_columns=tuple(names[j] for j in key_idx),
+        keys=keys,
     )
 
 
@@ -319,6 +358,8 @@ def _split_line(line: str, sep: str) -> list[str]:
 
 
 def _float_kwargs() -> dict[str, Any]:
+    import pandas as pd
+
     # pandas >= 3.1 always converts exactly and deprecates the option.
     major, minor = (int(p) for p in re.findall(r"\d+", pd.__version__)[:2])
     return {} if (major, minor) >= (3, 1) else {"float_precision": "round_trip"}
@@ -326,6 +367,8 @@ def _float_kwargs() -> dict[str, Any]:
 
 def _read_table(layout: _Layout, **kwargs: Any) -> pd.DataFrame:
     """Parse the data with pandas: one row per physical line after ``layout.skip``."""
+    import pandas as pd
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -393,6 +436,8 @@ def _convert_columns(
     layout: _Layout, table: pd.DataFrame, text_cols: list[int], keep: np.ndarray
 ) -> dict[int, _Column]:
     """Convert the columns to float64; reparse the text columns in `text_cols`."""
+    import pandas as pd
+
     cols: dict[int, _Column] = {}
     for j in range(layout.ncols):
         if _is_numeric_dtype(table[j].dtype):
@@ -453,11 +498,13 @@ def _choose_columns(
     cols: dict[int, _Column],
     feat: list[int] | None,
     tgt: int | None,
+    exclude: Sequence[int] = (),
 ) -> tuple[list[int], int, tuple[str, ...]]:
-    """Fill in x and/or y from the numeric columns; also return the ignored ones."""
+    """Fill in x and/or y from the numeric columns (never from `exclude`); also return the
+    ignored ones."""
     if feat is not None and tgt is not None:
         return feat, tgt, ()
-    numeric = [j for j in range(len(names)) if cols[j].numeric]
+    numeric = [j for j in range(len(names)) if cols[j].numeric and j not in exclude]
     if feat is None and tgt is None:
         feat, tgt = numeric[:-1], (numeric[-1] if numeric else None)
     elif feat is not None:
@@ -468,7 +515,7 @@ def _choose_columns(
     if not feat or tgt is None:
         role = "y" if tgt is None else "x"
         raise DataError(_too_few_numeric(source, names, cols, numeric, role))
-    chosen = {*feat, tgt}
+    chosen = {*feat, tgt, *exclude}
     ignored = tuple(n for j, n in enumerate(names) if j not in chosen and not cols[j].numeric)
     return feat, tgt, ignored
 

@@ -17,7 +17,7 @@ they are formed because uncentred sums lose digits (κ(XᵀX) = κ(X)²).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,6 +56,23 @@ class LeastSquares:
     xty: Vector
     yty: float
     intercept: bool = True
+    # Cached for the iteration loop, which calls the methods below ~10⁵ times a second: the
+    # sizes, and with one feature the statistics as Python floats (scalar arithmetic beats
+    # numpy's per-call overhead at that size; the formulas are the same).
+    _d: int = field(init=False, repr=False, compare=False)
+    _p: int = field(init=False, repr=False, compare=False)
+    _scalars: tuple[float, float, float, float, float] | None = field(
+        init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        d = int(np.shape(self.x_mean)[0])
+        object.__setattr__(self, "_d", d)
+        object.__setattr__(self, "_p", d + int(self.intercept))
+        scalars = None
+        if d == 1:
+            scalars = (float(np.asarray(self.gram).reshape(-1)[0]), float(self.xty[0]),
+                       float(self.x_mean[0]), float(self.y_mean), float(self.yty))
+        object.__setattr__(self, "_scalars", scalars)
 
     @classmethod
     def from_arrays(cls, X: NDArray[np.floating], y: NDArray[np.floating], *,
@@ -80,16 +97,16 @@ class LeastSquares:
     @property
     def n_features(self) -> int:
         """Number of x columns d."""
-        return int(self.x_mean.shape[0])
+        return self._d
 
     @property
     def dim(self) -> int:
         """Number of parameters p = d (+ 1 with an intercept)."""
-        return self.n_features + int(self.intercept)
+        return self._p
 
     def split(self, theta: Vector) -> tuple[Vector, float]:
         """Return (w, b) from θ; b is 0.0 for a model without intercept."""
-        d = self.n_features
+        d = self._d
         return theta[:d], float(theta[d]) if self.intercept else 0.0
 
     def _delta(self, w: Vector, b: float) -> float:
@@ -105,20 +122,50 @@ class LeastSquares:
 
     def loss_and_grad(self, theta: Vector) -> tuple[float, Vector]:
         """Return f(θ) and ∇f(θ) sharing one product G·w."""
-        w, b = self.split(theta)
+        if self._scalars is not None:  # one feature: the same formulas on Python floats
+            g00, c0, x0, y_mean, yty = self._scalars
+            w0 = float(theta[0])
+            b = float(theta[1]) if self.intercept else 0.0
+            r0 = g00 * w0 - c0
+            delta = y_mean - x0 * w0 - b
+            loss = yty + w0 * r0 - c0 * w0 + delta * delta
+            gw0 = 2.0 * r0 - (2.0 * delta) * x0
+            g = np.array((gw0, -2.0 * delta)) if self.intercept else np.array((gw0,))
+            return max(loss, 0.0), g
+        d = self._d
+        w = theta[:d]
+        b = float(theta[d]) if self.intercept else 0.0
         r = self.gram @ w - self.xty
         delta = self._delta(w, b)
         loss = self.yty + float(w @ r) - float(self.xty @ w) + delta * delta
         gw = 2.0 * r - (2.0 * delta) * self.x_mean
-        g = np.append(gw, -2.0 * delta) if self.intercept else gw
+        if not self.intercept:
+            return max(loss, 0.0), gw
+        g = np.empty(d + 1)
+        g[:d] = gw
+        g[d] = -2.0 * delta
         return max(loss, 0.0), g
 
     def hvp(self, v: Vector) -> Vector:
         """Hessian-vector product H·v; H = 2·[[G + x̄x̄ᵀ, x̄], [x̄ᵀ, 1]] is constant."""
-        vw, vb = self.split(v)
+        if self._scalars is not None:
+            g00, _, x0, _, _ = self._scalars
+            vw0 = float(v[0])
+            vb = float(v[1]) if self.intercept else 0.0
+            m = x0 * vw0 + vb
+            hw0 = 2.0 * (g00 * vw0 + m * x0)
+            return np.array((hw0, 2.0 * m)) if self.intercept else np.array((hw0,))
+        d = self._d
+        vw = v[:d]
+        vb = float(v[d]) if self.intercept else 0.0
         m = float(self.x_mean @ vw) + vb
         hw = 2.0 * (self.gram @ vw + m * self.x_mean)
-        return np.append(hw, 2.0 * m) if self.intercept else hw
+        if not self.intercept:
+            return hw
+        h = np.empty(d + 1)
+        h[:d] = hw
+        h[d] = 2.0 * m
+        return h
 
     def loss_change(self, grad: Vector, step: Vector) -> float:
         """f(θ + s) − f(θ) for a step s, given g = ∇f(θ).
@@ -127,6 +174,16 @@ class LeastSquares:
         change this way keeps its relative precision where subtracting two losses would leave
         only rounding noise (near the minimum the change is far below ε·f).
         """
+        if self._scalars is not None:
+            g00, _, x0, _, _ = self._scalars
+            s0 = float(step[0])
+            if self.intercept:
+                s1 = float(step[1])
+                m = x0 * s0 + s1
+                gs = float(grad[0]) * s0 + float(grad[1]) * s1
+                return gs + 0.5 * (s0 * (2.0 * (g00 * s0 + m * x0)) + s1 * (2.0 * m))
+            m = x0 * s0 + 0.0
+            return float(grad[0]) * s0 + 0.5 * (s0 * (2.0 * (g00 * s0 + m * x0)))
         return float(grad @ step) + 0.5 * float(step @ self.hvp(step))
 
     def hessian(self) -> Vector:

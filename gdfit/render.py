@@ -19,7 +19,8 @@ from rich.text import Text
 from gdfit.result import FitResult, IterRecord
 
 STATUS_STYLE = {"converged": "bold green", "max_iter": "bold yellow", "diverged": "bold red",
-                "line_search_failed": "bold yellow", "interrupted": "bold yellow"}
+                "line_search_failed": "bold yellow", "interrupted": "bold yellow",
+                "time_limit": "bold yellow"}
 
 
 def num(value: float | None, digits: int = 10) -> str:
@@ -53,6 +54,8 @@ def result_dict(result: FitResult, **context: Any) -> dict[str, Any]:
         "stop_reason": result.stop_reason.value,
         "message": result.message,
         "iterations": result.iterations,
+        "epochs": result.epochs,
+        "engine": result.engine or None,
         "function_evals": result.function_evals,
         "gradient_evals": result.gradient_evals,
         "grad_norm": result.grad_norm,
@@ -125,7 +128,8 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
     summary.add_row("status", Text(result.status, style=style) + Text(f"  {result.message}"))
     summary.add_row("iterations", f"{result.iterations}  ({result.function_evals} function, "
                                   f"{result.gradient_evals} gradient evaluations, "
-                                  f"{result.elapsed * 1e3:.3g} ms)")
+                                  f"{result.elapsed * 1e3:.3g} ms)"
+                    + ("" if result.epochs is None else f", {result.epochs} epochs"))
     summary.add_row("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
                            f"R² {num(result.r2, 8)}   n {result.n_obs}")
     summary.add_row("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "

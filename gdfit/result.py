@@ -71,6 +71,12 @@ class FitResult:
     lstsq_w: Vector
     lstsq_b: float | None
     history: tuple[IterRecord, ...] = field(default=())
+    #: Passes over the data of a mini-batch run (the last possibly partial); None for full batch.
+    epochs: int | None = None
+    #: How the loss and gradient were computed: "gram" (sufficient statistics read in one
+    #: streaming pass), "rows" (the rows in memory), "dask" (statistics reduced on a cluster);
+    #: "" when the library was called directly.
+    engine: str = ""
 
     @property
     def intercept(self) -> bool:
@@ -85,8 +91,8 @@ class FitResult:
     @property
     def success(self) -> bool:
         """True when the run ended as asked: converged, or used up a budget it was given alone."""
-        return self.converged or (self.stop_reason is StopReason.max_iter
-                                  and not self.tolerances_active)
+        budgets = (StopReason.max_iter, StopReason.time_limit)
+        return self.converged or (self.stop_reason in budgets and not self.tolerances_active)
 
     @property
     def status(self) -> str:

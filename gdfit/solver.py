@@ -47,6 +47,14 @@ class Descent:
     history: tuple[Iterate, ...] = field(default=())
 
 
+def _norm(v: Vector) -> float:
+    """‖v‖₂, on Python floats for the common p = 2 (the same sum as BLAS's, cheaper)."""
+    if v.shape[0] == 2:
+        a, b = v.tolist()
+        return math.sqrt(a * a + b * b)
+    return math.sqrt(float(v @ v))
+
+
 def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             rules: tuple[StopRule, ...], *,
             callback: Callable[[Iterate], None] | None = None,
@@ -81,10 +89,18 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     theta = np.array(theta0, dtype=np.float64)
     loss, grad = problem.loss_and_grad(theta)
     fevals = gevals = 1
-    gnorm = float(np.sqrt(grad @ grad))
+    gnorm = _norm(grad)
     state = policy.init(problem, theta)
-    current = Iterate(0, loss, gnorm, math.nan, theta, grad)
-    history: list[Iterate] = [current] if keep_history else []
+    # The loop runs ~10⁵ times a second on the statistics, so the per-iteration work is kept
+    # to what the stopping rules need: an Iterate is built only for the callback, the history
+    # and the end (``last`` holds its fields), and bound methods are looked up once.
+    k = 0
+    last: tuple[float, int, str] = (math.nan, 0, "")  # step size, evaluations, reason
+
+    def iterate() -> Iterate:
+        return Iterate(k, loss, gnorm, last[0], theta, grad, last[1], last[2])
+
+    history: list[Iterate] = [iterate()] if keep_history else []
     loss0 = loss
     ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
     reported = -1
@@ -95,50 +111,53 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             reported = it.iteration
             callback(it)
 
-    report(current)
+    report(iterate())
     gnorm0 = gnorm
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
-                                         float(np.sqrt(theta @ theta)), gnorm0, 0.0))
+                                         _norm(theta), gnorm0, 0.0))
+    update = policy.update
+    loss_and_grad = problem.loss_and_grad
+    loss_change = problem.loss_change
+    clock = time.perf_counter
+    isfinite = math.isfinite
     try:
         while fired is None:
-            new_theta, info, state = policy.update(problem, theta, loss, grad, state)
+            new_theta, info, state = update(problem, theta, loss, grad, state)
             fevals += info.evaluations
             if info.failed:
                 fired = (StopReason.line_search_failed,
-                         f"the line search failed at iteration {current.iteration + 1}: "
-                         f"{info.reason}")
+                         f"the line search failed at iteration {k + 1}: {info.reason}")
                 break
-            new_loss, new_grad = problem.loss_and_grad(new_theta)
+            new_loss, new_grad = loss_and_grad(new_theta)
             fevals += 1
             gevals += 1
-            new_gnorm = float(np.sqrt(new_grad @ new_grad))
-            k = current.iteration + 1
-            if not (math.isfinite(new_loss) and math.isfinite(new_gnorm)) or new_loss > ceiling:
-                what = ("became non-finite" if not math.isfinite(new_loss + new_gnorm)
+            new_gnorm = _norm(new_grad)
+            if not (isfinite(new_loss) and isfinite(new_gnorm)) or new_loss > ceiling:
+                what = ("became non-finite" if not isfinite(new_loss + new_gnorm)
                         else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
-                fired = (StopReason.diverged, f"diverged at iteration {k}: the loss {what}")
+                fired = (StopReason.diverged, f"diverged at iteration {k + 1}: the loss {what}")
                 break
             delta = new_theta - theta
-            change = problem.loss_change(grad, delta)
-            theta, loss, grad, gnorm = new_theta, new_loss, new_grad, new_gnorm
-            current = Iterate(k, loss, gnorm, info.step_size, theta, grad, info.evaluations,
-                              info.reason)
+            change = loss_change(grad, delta)
+            # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
+            theta, loss, grad, gnorm, k, last = (
+                new_theta, new_loss, new_grad, new_gnorm, k + 1,
+                (info.step_size, info.evaluations, info.reason))
             if keep_history:
-                history.append(current)
+                history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):
-                report(current)
+                report(iterate())
             fired = first_reason(rules, Progress(
-                k, loss, change, gnorm, float(np.sqrt(delta @ delta)),
-                float(np.sqrt(theta @ theta)), gnorm0, time.perf_counter() - start))
+                k, loss, change, gnorm, _norm(delta), _norm(theta), gnorm0, clock() - start))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         fired = (StopReason.interrupted,
-                 f"interrupted at iteration {current.iteration}; the parameters are the last "
+                 f"interrupted at iteration {k}; the parameters are the last "
                  "iterate, not a converged fit")
-    report(current)
+    report(iterate())
     reason, message = fired
-    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=current.iteration,
+    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=k,
                    reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,
                    elapsed=time.perf_counter() - start, history=tuple(history))
 

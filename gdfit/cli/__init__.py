@@ -22,6 +22,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
+    epilog="[b]Examples[/b]\n\n"
+    "  gdfit fit sample_data/housing.csv\n\n"
+    "  cat data.csv | gdfit fit - --format json | jq .w\n\n"
+    "Run [b]gdfit COMMAND --help[/b] for a command's options.",
 )
 
 
@@ -40,6 +44,10 @@ def main_options(
 
 
 from gdfit.cli import fit as _fit  # noqa: E402  (registers its command on app)
+from gdfit.cli import predict as _predict  # noqa: E402, F401  (registers gdfit predict)
+from gdfit.cli import show as _show  # noqa: E402, F401  (registers gdfit show)
+from gdfit.cli import compare as _compare  # noqa: E402, F401  (registers gdfit compare)
+from gdfit.cli import steps_cmd as _steps_cmd  # noqa: E402, F401  (registers gdfit steps)
 
 _ = _fit
 

@@ -7,9 +7,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
-import click
 import typer
 from rich.console import Console
 
@@ -28,6 +27,7 @@ class OutputFormat(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+    jsonl = "jsonl"  # one compact JSON object per line (per fit)
 
 
 def note(message: str) -> None:
@@ -63,7 +63,7 @@ def split_columns(value: str | None, option: str = "--x") -> list[str] | None:
         return None
     names = [part.strip() for part in value.split(",")]
     if not all(names):
-        raise click.BadParameter(f"empty column name in '{value}'", param_hint=f"'{option}'")
+        raise typer.BadParameter(f"empty column name in '{value}'", param_hint=f"'{option}'")
     return names
 
 
@@ -72,3 +72,39 @@ def quiet_broken_pipe() -> NoReturn:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     sys.exit(1)
+
+
+# The data and stopping options shared by the commands that read one table and descend
+# (``gdfit compare``; ``gdfit fit`` declares the same options itself).
+XOption = Annotated[str | None, typer.Option(
+    "--x", "-x", help="x columns: comma-separated names or 0-based indices "
+    "\\[default: every numeric column but y]", rich_help_panel=DATA, show_default=False)]
+YOption = Annotated[str | None, typer.Option(
+    "--y", "-y", help="y column: a name or 0-based index [default: the last numeric column]",
+    rich_help_panel=DATA, show_default=False)]
+HeaderOption = Annotated[bool, typer.Option(
+    "--header/--no-header", help="Whether the first line names the columns; without one, "
+    "refer to columns by index.", rich_help_panel=DATA)]
+SepOption = Annotated[str | None, typer.Option(
+    "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … [default: detected]",
+    rich_help_panel=DATA, show_default=False)]
+DropnaOption = Annotated[bool, typer.Option(
+    "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column (and "
+    "say how many).", rich_help_panel=DATA)]
+InterceptOption = Annotated[bool, typer.Option(
+    "--intercept/--no-intercept", help="Fit y = X·w + b, or y = X·w through the origin.",
+    rich_help_panel=DATA)]
+MaxIterOption = Annotated[int, typer.Option(
+    "--max-iter", min=0, help="Iteration budget.", rich_help_panel=STOP)]
+GradTolOption = Annotated[float, typer.Option(
+    "--grad-tol", help="Stop when ‖∇f‖ ≤ this (in the scaled space under --scale standard); 0 "
+    "switches it off.", rich_help_panel=STOP)]
+LossTolOption = Annotated[float, typer.Option(
+    "--loss-tol", help="Stop when the loss changes by ≤ this in one iteration; 0 switches it "
+    "off.", rich_help_panel=STOP)]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress or notes on stderr; only the result and errors.",
+    rich_help_panel=OUTPUT)]
+TracebackOption = Annotated[bool, typer.Option(
+    "--traceback", help="Show the full Python traceback of an error (for bug reports).",
+    rich_help_panel=OUTPUT, envvar="GDFIT_TRACEBACK")]

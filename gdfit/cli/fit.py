@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Annotated
+import time
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, fit
+from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.cli import app
 from gdfit.cli.common import (
     DATA,
@@ -17,17 +19,62 @@ from gdfit.cli.common import (
     OutputFormat,
     err,
     note,
-    out,
     reported_errors,
     split_columns,
 )
+from gdfit.cli.step_options import (
+    ALPHA_HELP,
+    STEP_HELP,
+    AdamBeta1Option,
+    AdamBeta2Option,
+    BBMaxOption,
+    BBMinOption,
+    BBVariantOption,
+    CGRestartOption,
+    DecayNormOption,
+    DecayPowerOption,
+    EpsOption,
+    MomentumBetaOption,
+    NesterovRestartOption,
+    ParamTolOption,
+    PatienceOption,
+    PatienceTolOption,
+    RelGradTolOption,
+    RelLossTolOption,
+    RMSDecayOption,
+    TimeLimitOption,
+    TREtaOption,
+    TRMaxRadiusOption,
+    TRMethodOption,
+    TRRadiusOption,
+    WolfeC1Option,
+    WolfeC2Option,
+)
+from gdfit.cli.views import (
+    BatchSizeOption,
+    DescentViews,
+    ExplainOption,
+    PlotFileOption,
+    PlotOption,
+    SeedOption,
+    TraceOption,
+)
+from gdfit.engines import BadRows, Engine
+from gdfit.errors import OptionError
 from gdfit.scaling import Scale
 from gdfit.steps import DEFAULT_STEP, StepName, make_step
+from gdfit.stopping import build_extra_rules
 
 if TYPE_CHECKING:
+    from gdfit.cli.progress import DescentBar
     from gdfit.io import Dataset
+    from gdfit.result import FitResult
+    from gdfit.steps import StepPolicy
+    from gdfit.stream import StreamInfo
 
 DEFAULT_STEP_NAME = StepName(DEFAULT_STEP)
+BATCH = "Many fits"
+ENGINE = "Engine"
 
 FIT_EPILOG = """\
 [b]Examples[/b]
@@ -40,6 +87,16 @@ FIT_EPILOG = """\
 
   cat data.csv | gdfit fit - --format json | jq .w
 
+  gdfit fit train.csv --save model.json                  [dim]# for gdfit predict, gdfit show[/]
+
+  gdfit fit 'logs/*.csv' --each-file --format jsonl      [dim]# one fit, one JSON line per file[/]
+
+  gdfit fit sample_data/sensor.csv --group-by station    [dim]# one fit per station[/]
+
+Environment: GDFIT_STEP and GDFIT_FORMAT set the defaults of --step and --format (the options
+win). With --each-file or --group-by the exit code is 1 when any file or group could not be
+fitted, else the worst of the fits' codes.
+
 Exit codes: 0 success, 1 input/data error, 2 usage error, 3 stopped by --max-iter before a
 tolerance was met, 4 diverged, 130 interrupted.
 """
@@ -47,8 +104,10 @@ tolerance was met, 4 diverged, 130 interrupted.
 
 @app.command("fit", epilog=FIT_EPILOG)
 def fit_command(
-    path: Annotated[str, typer.Argument(help="CSV file to fit, or - for standard input.",
-                                        show_default=False)],
+    paths: Annotated[list[str], typer.Argument(
+        help="CSV file(s) to fit, quoted globs ('data/*.csv'), or - for standard input. "
+        "Several inputs are one data set (same columns) unless --each-file.",
+        show_default=False, metavar="PATH")],
     x: Annotated[str | None, typer.Option(
         "--x", "-x", help="x columns: comma-separated names or 0-based indices "
         "\\[default: every numeric column but y]", rich_help_panel=DATA,
@@ -70,19 +129,33 @@ def fit_command(
         rich_help_panel=DATA)] = True,
     step: Annotated[StepName, typer.Option(
         "--step",
-        help="How each step is chosen: exact (exact line search, no tuning), backtracking "
-        "(Armijo), fixed (constant α), norm (steps of fixed length α).",
-        rich_help_panel=STEP)] = DEFAULT_STEP_NAME,
+        help=STEP_HELP, rich_help_panel=STEP, envvar="GDFIT_STEP")] = DEFAULT_STEP_NAME,
     alpha: Annotated[float | None, typer.Option(
-        "--alpha", help="α: the step for fixed (default 0.01), the step length for norm "
-        "(0.01), the first trial for backtracking (1).", rich_help_panel=STEP,
-        show_default=False)] = None,
+        "--alpha", help=ALPHA_HELP, rich_help_panel=STEP, show_default=False)] = None,
     armijo_c: Annotated[float | None, typer.Option(
         "--armijo-c", help="Backtracking: sufficient-decrease constant c in (0, 1) "
         "\\[default: 1e-4]", rich_help_panel=STEP, show_default=False)] = None,
     shrink: Annotated[float | None, typer.Option(
         "--shrink", help="Backtracking: factor ρ in (0, 1) that shrinks α after each "
-        "rejected trial [default: 0.5]", rich_help_panel=STEP, show_default=False)] = None,
+        "rejected trial \\[default: 0.5]", rich_help_panel=STEP, show_default=False)] = None,
+    wolfe_c1: WolfeC1Option = None,
+    wolfe_c2: WolfeC2Option = None,
+    bb_variant: BBVariantOption = None,
+    bb_min: BBMinOption = None,
+    bb_max: BBMaxOption = None,
+    tr_method: TRMethodOption = None,
+    tr_radius: TRRadiusOption = None,
+    tr_max_radius: TRMaxRadiusOption = None,
+    tr_eta: TREtaOption = None,
+    cg_restart: CGRestartOption = None,
+    momentum_beta: MomentumBetaOption = None,
+    nesterov_restart: NesterovRestartOption = None,
+    adam_beta1: AdamBeta1Option = None,
+    adam_beta2: AdamBeta2Option = None,
+    eps: EpsOption = None,
+    rms_decay: RMSDecayOption = None,
+    decay_power: DecayPowerOption = None,
+    decay_norm: DecayNormOption = False,
     max_iter: Annotated[int, typer.Option(
         "--max-iter", min=0, help="Iteration budget.", rich_help_panel=STOP)] = DEFAULT_MAX_ITER,
     grad_tol: Annotated[float, typer.Option(
@@ -91,11 +164,34 @@ def fit_command(
     loss_tol: Annotated[float, typer.Option(
         "--loss-tol", help="Stop when the loss changes by ≤ this in one iteration; 0 "
         "switches it off.", rich_help_panel=STOP)] = DEFAULT_LOSS_TOL,
+    rel_grad_tol: RelGradTolOption = 0.0,
+    rel_loss_tol: RelLossTolOption = 0.0,
+    param_tol: ParamTolOption = 0.0,
+    patience: PatienceOption = 0,
+    patience_tol: PatienceTolOption = None,
+    time_limit: TimeLimitOption = 0.0,
     scale: Annotated[Scale, typer.Option(
         "--scale", help="Descend on standardised columns or on the raw ones; results are "
         "always in the data's units.", rich_help_panel=STEP)] = Scale.standard,
+    poly: Annotated[int | None, typer.Option(
+        "--poly", min=1, help="Fit a polynomial of degree K in the single x column (y = b + "
+        "w₁·x + … + w_K·x^K): the descent runs on orthogonal polynomials, the coefficients "
+        "are reported on the raw powers.", rich_help_panel=DATA, show_default=False,
+        metavar="K")] = None,
+    precise: Annotated[bool, typer.Option(
+        "--precise", help="Certified-accuracy preset: descend in an orthonormal basis, then "
+        "refine with residuals recomputed in extended precision (it sets --step and the "
+        "tolerances).", rich_help_panel=STEP)] = False,
+    show_stats: Annotated[bool, typer.Option(
+        "--stats", help="Print the inference table (like R's summary(lm)): standard errors, "
+        "t values, p-values, confidence intervals, R², adjusted R², F. JSON always has it.",
+        rich_help_panel=OUTPUT)] = False,
+    ci: Annotated[float, typer.Option(
+        "--ci", help="Confidence level of the intervals in the statistics.",
+        rich_help_panel=OUTPUT, metavar="LEVEL")] = 0.95,
     output_format: Annotated[OutputFormat, typer.Option(
-        "--format", "-f", help="Result format on stdout.", rich_help_panel=OUTPUT)
+        "--format", "-f", help="Result format on stdout (jsonl: one compact JSON object "
+        "per line, per fit).", rich_help_panel=OUTPUT, envvar="GDFIT_FORMAT")
     ] = OutputFormat.table,
     every: Annotated[int | None, typer.Option(
         "--every", min=1, help="Show progress every K iterations [default: 0, 1, 2, 5, 10, "
@@ -106,38 +202,175 @@ def fit_command(
     traceback: Annotated[bool, typer.Option(
         "--traceback", help="Show the full Python traceback of an error (for bug reports).",
         rich_help_panel=OUTPUT, envvar="GDFIT_TRACEBACK")] = False,
+    each_file: Annotated[bool, typer.Option(
+        "--each-file", help="Fit each input on its own: one result row per file; a bad file "
+        "gets its error in its row, the others still run (exit code non-zero at the end).",
+        rich_help_panel=BATCH)] = False,
+    group_by: Annotated[str | None, typer.Option(
+        "--group-by", "-g", help="Fit one model per group of rows with equal values in these "
+        "columns (COL\\[,COL…]); one result row per group, keys as columns.",
+        rich_help_panel=BATCH, show_default=False)] = None,
+    save: Annotated[str | None, typer.Option(
+        "--save", help="Save the fitted model as JSON (for gdfit predict and gdfit show); "
+        "written atomically.", rich_help_panel=OUTPUT, show_default=False)] = None,
+    output: Annotated[str | None, typer.Option(
+        "--output", "-o", help="Write the result to this file (atomically) instead of stdout.",
+        rich_help_panel=OUTPUT, show_default=False)] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite the --save and --output files if they exist.",
+        rich_help_panel=OUTPUT)] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="More notes on stderr (each batch fit, the files "
+        "written).", rich_help_panel=OUTPUT)] = False,
+    batch_size: BatchSizeOption = None,
+    seed: SeedOption = None,
+    trace: TraceOption = None,
+    plot: PlotOption = False,
+    plot_file: PlotFileOption = None,
+    explain: ExplainOption = False,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where each iteration's loss and gradient come from: gram (one "
+        "streaming pass computes the sufficient statistics, in constant memory), rows (the "
+        "rows in memory, read at every iteration), dask (statistics reduced on a Dask "
+        "cluster), auto (gram, or rows when an option needs the rows).",
+        rich_help_panel=ENGINE, envvar="GDFIT_ENGINE")] = Engine.auto,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Address of a running dask.distributed scheduler "
+        "(tcp://host:8786) for --engine dask \\[default: a local cluster]",
+        rich_help_panel=ENGINE, show_default=False, metavar="ADDRESS")] = None,
+    on_bad_rows: Annotated[BadRows, typer.Option(
+        "--on-bad-rows", help="A malformed row (wrong number of fields, or text in a used "
+        "column): stop with its line number, or skip it and count it (gram engine).",
+        rich_help_panel=DATA)] = BadRows.error,
 ) -> None:
     """Fit y = X·w + b to PATH by gradient descent and print w, b and how the run went.
 
     Progress goes to stderr, the result to stdout (a table, or JSON/CSV for programs).
     """
-    from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
-    from gdfit.render import ProgressPrinter, result_csv, result_json, result_table
+    # pandas (behind gdfit.batch → gdfit.io) is slow to import; keep --help fast
+    from gdfit.basis import ColumnBasis
+    from gdfit.batch import batch_exit_code, fit_dataset, fit_each_file, read_inputs
+    from gdfit.cli.output import (
+        check_targets,
+        json_line,
+        print_renderable,
+        result_stream,
+        save_fit_model,
+        write_batch,
+    )
+    from gdfit.engines import check_engine_options, choose_engine
+    from gdfit.precise import check_model_options, fit_model, model_info, model_names
+    from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
+    from gdfit.render_stats import stats_dict, stats_table
+    from gdfit.sources import expand_inputs, is_glob
+    from gdfit.stats import check_level, summarise
 
-    source = "<stdin>" if path == "-" else path
+    # Messages about one input start with its name already; prefix only a lone plain path.
+    lone = len(paths) == 1 and not is_glob(paths[0])
+    source = ("<stdin>" if paths[0] == "-" else paths[0]) if lone else None
     with reported_errors(source, traceback):
-        policy = make_step(step.value, alpha=alpha, c=armijo_c, rho=shrink)
-        data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep, dropna=dropna)
+        check_targets(save=save, output=output, force=force, quiet=quiet, verbose=verbose,
+                      batch=each_file or group_by is not None)
+        inputs = expand_inputs(paths)
+        policy = make_step(
+            step.value, alpha=alpha, c=armijo_c, rho=shrink, c1=wolfe_c1, c2=wolfe_c2,
+            variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,
+            radius=tr_radius, max_radius=tr_max_radius, eta=tr_eta, restart_every=cg_restart,
+            beta=momentum_beta, restart=nesterov_restart, beta1=adam_beta1, beta2=adam_beta2,
+            eps=eps, decay_rate=rms_decay, power=decay_power, normalize=decay_norm or None)
+        stop_rules = build_extra_rules(
+            rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
+            patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+        if stop_rules and (poly is not None or precise):
+            raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience and "
+                              "--time-limit cannot be combined with --poly or --precise yet")
+        views = DescentViews(trace=trace, plot=plot, plot_file=plot_file, explain=explain,
+                             batch_size=batch_size, seed=seed, quiet=quiet)
+        views.check([policy], max_iter, batch=each_file or group_by is not None)
+        check_model_options(poly=poly, precise=precise, stats=show_stats,
+                            batch=each_file or group_by is not None, batch_size=batch_size,
+                            explain=explain, save=save)
+        check_level(ci)
+        read: dict[str, Any] = {"x": split_columns(x), "y": y, "header": header, "sep": sep,
+                                "dropna": dropna, "by": split_columns(group_by, "--group-by")}
+        options: dict[str, Any] = {"intercept": intercept, "step": policy,
+                                   "max_iter": max_iter, "grad_tol": grad_tol,
+                                   "loss_tol": loss_tol, "scale": scale, "catch_interrupt": True}
+        if stop_rules:
+            options["extra_rules"] = stop_rules
+        needs_rows = [name for name, given in (
+            ("--stats", show_stats), ("--poly", poly is not None), ("--precise", precise),
+            ("--batch-size", batch_size is not None), ("--explain", explain), ("--plot", plot),
+            ("--plot-file", plot_file is not None), ("--trace", trace is not None),
+            ("--each-file", each_file), ("--group-by", group_by is not None)) if given]
+        chosen, why = choose_engine(engine, needs_rows)
+        check_engine_options(chosen, inputs, why=why, scheduler=scheduler,
+                             on_bad_rows=on_bad_rows)
+        if chosen is not Engine.rows:
+            _fit_streamed(chosen, why, inputs, read, options, views=views, every=every,
+                          quiet=quiet, output_format=output_format, output=output, force=force,
+                          save=save, verbose=verbose, traceback=traceback,
+                          on_bad_rows=on_bad_rows, scheduler=scheduler, ci=ci)
+        if each_file or group_by is not None:
+            rows = (fit_each_file(inputs, read=read, **options) if each_file
+                    else fit_dataset(read_inputs(inputs, **read), **options))
+            with result_stream(output, force) as stream:
+                done = write_batch(rows, output_format, stream, quiet=quiet, verbose=verbose)
+            raise typer.Exit(int(batch_exit_code(done)))
+        data = read_inputs(inputs, **read)
         if not quiet:
-            _describe_data(data)
-        progress = None if quiet else ProgressPrinter(err, data.features, intercept)
-        result = fit(data.X, data.y, features=data.features, target=data.target,
-                     intercept=intercept, step=policy, max_iter=max_iter, grad_tol=grad_tol,
-                     loss_tol=loss_tol, scale=scale, callback=progress, every=every,
-                     catch_interrupt=True)
-    context = {"source": data.source, "dropped_rows": len(data.dropped_rows)}
-    if output_format is OutputFormat.json:
-        sys.stdout.write(result_json(result, **context))
-    elif output_format is OutputFormat.csv:
-        sys.stdout.write(result_csv(result, source=data.source))
-    else:
-        out.print(result_table(result, data.source))
+            _describe_data(data, f"engine rows ({why})")
+        progress = None if quiet or explain else ProgressPrinter(
+            err, model_names(data.features, poly), intercept)
+        fitted, fit_stats = None, None
+        if poly is not None or precise:  # gdfit.precise: --poly and --precise
+            fitted = fit_model(data.X, data.y, features=data.features, target=data.target,
+                               poly=poly, precise=precise, level=ci, callback=progress,
+                               every=every, history=views.history, **options)
+            result, design, fit_stats = fitted.result, fitted.basis, fitted.stats
+        else:
+            design = ColumnBasis(data.X, data.features, intercept=intercept)  # rank check
+            with views.bar(max_iter) as bar:
+                # --engine rows asked for: every full-batch iteration reads the rows.
+                fit_with = (partial(_fit_rows, views) if engine is Engine.rows
+                            and batch_size is None else views.fit)
+                result = fit_with(data.X, data.y, policy, bar, features=data.features,
+                                   target=data.target, intercept=intercept, max_iter=max_iter,
+                                   grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
+                                   callback=progress, every=every, catch_interrupt=True,
+                                   extra_rules=stop_rules)
+        result = replace(result, engine=Engine.rows.value)
+        views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
+                   scale=scale)
+        if fit_stats is None and (show_stats or output_format in (OutputFormat.json,
+                                                                  OutputFormat.jsonl)):
+            fit_stats = summarise(design, data.y, result, level=ci)
+        if save is not None:
+            save_fit_model(result, data, inputs, policy, save, force=force, quiet=quiet,
+                           stopping={"max_iter": max_iter, "grad_tol": grad_tol,
+                                     "loss_tol": loss_tol})
+    context: dict[str, Any] = {"source": data.source, "dropped_rows": len(data.dropped_rows)}
+    if fit_stats is not None:
+        context.update(model_info(fitted), stats=stats_dict(fit_stats))
+    with reported_errors(output, traceback), result_stream(output, force) as stream:
+        if output_format is OutputFormat.json:
+            stream.write(result_json(result, **context))
+        elif output_format is OutputFormat.jsonl:
+            stream.write(json_line(result_dict(result, **context)))
+        elif output_format is OutputFormat.csv:
+            stream.write(result_csv(result, source=data.source))
+        else:
+            print_renderable(stream, result_table(result, data.source))
+            if show_stats and fit_stats is not None:
+                print_renderable(stream, stats_table(fit_stats))
+    if verbose and output not in (None, "-"):
+        note(f"gdfit: wrote the result to {output}")
     if not result.success and not quiet:
         note(f"gdfit: {result.status}: {result.message}")
     raise typer.Exit(int(result.exit_code))
 
 
-def _describe_data(data: Dataset) -> None:
+def _describe_data(data: Dataset, engine: str = "") -> None:
     how = "chosen automatically" if data.auto_columns else "as given"
     text = f"{data.source}: {len(data.y)} rows; y = {data.target}, x = " \
            f"{', '.join(data.features)} ({how})"
@@ -145,4 +378,130 @@ def _describe_data(data: Dataset) -> None:
         text += f"; ignored non-numeric: {', '.join(data.ignored_columns)}"
     if data.dropped_rows:
         text += f"; dropped {len(data.dropped_rows)} rows with missing or non-finite values"
-    note(text)
+    note(text + (f"; {engine}" if engine else ""))
+
+
+def _fit_rows(views: DescentViews, X: Any, y: Any, policy: StepPolicy, bar: DescentBar,
+              **options: Any) -> FitResult:
+    """``views.fit`` with every iteration's loss and gradient computed from the rows."""
+    from gdfit.cli.views import bar_loss_factor
+    from gdfit.engines import fit_rows
+
+    watched = bar.watch(policy, loss_factor=bar_loss_factor(X, y, options, bar))
+    return fit_rows(X, y, step=watched, history=views.history, **options)
+
+
+def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, Any],
+                  options: dict[str, Any], *, views: DescentViews, every: int | None,
+                  quiet: bool, output_format: OutputFormat, output: str | None, force: bool,
+                  save: str | None, verbose: bool, traceback: bool, on_bad_rows: BadRows,
+                  scheduler: str | None, ci: float) -> NoReturn:
+    """--engine gram or dask: the statistics in one pass, the descent on them, the output.
+
+    Ctrl-C while reading fits the rows read so far and reports them marked interrupted; the
+    result and model files are written atomically, so nothing partial is left behind.
+    """
+    from gdfit.api import fit_statistics
+    from gdfit.basis import check_rank_moments
+    from gdfit.cli.output import json_line, print_renderable, result_stream
+    from gdfit.engines import fit_interrupted_read, moment_statistics, read_progress
+    from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
+    from gdfit.render_stats import stats_dict
+    from gdfit.scaling import AffineScaling, check_identifiable
+    from gdfit.stream import ReadInterrupted, stream_statistics
+
+    intercept = options["intercept"]
+    columns = {k: read[k] for k in ("x", "y", "header", "sep", "dropna")}
+    descent = {k: v for k, v in options.items() if k != "intercept"}
+    started = time.perf_counter()
+    try:
+        if chosen is Engine.dask:
+            from gdfit.dask_engine import dask_statistics
+
+            problem, info = dask_statistics(inputs, intercept=intercept, scheduler=scheduler,
+                                            **columns)
+        else:
+            with read_progress(None if quiet else err, "reading") as progress_bar:
+                problem, info = stream_statistics(inputs, intercept=intercept,
+                                                  on_bad_rows=on_bad_rows.value,
+                                                  progress=progress_bar, **columns)
+    except ReadInterrupted as stop:
+        interrupted = fit_interrupted_read(stop.moments, stop.info, intercept=intercept,
+                                           **descent)
+        if interrupted is None:
+            raise
+        result, info, problem = interrupted, stop.info, stop.moments.problem(intercept)
+    else:
+        if not quiet:
+            _describe_stream(info, f"engine {chosen.value} ({why})",
+                             time.perf_counter() - started)
+        with reported_errors(info.source, traceback):
+            check_identifiable(problem, info.features)  # too few rows, constant columns first
+            check_rank_moments(problem, info.features)  # gdfit.basis: names the columns
+        printer = None if quiet else ProgressPrinter(err, info.features, intercept)
+        with views.bar(descent["max_iter"]) as bar:
+            factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
+                AffineScaling.standard(problem).loss_factor
+            descent["step"] = bar.watch(descent["step"], loss_factor=factor)
+            result = fit_statistics(problem, features=info.features, target=info.target,
+                                    callback=printer, every=every, **descent)
+        result = replace(result, engine=chosen.value)
+    if save is not None:
+        _save_streamed(result, info, inputs, options["step"], save, force=force, quiet=quiet,
+                       stopping={k: options[k] for k in ("max_iter", "grad_tol", "loss_tol")})
+    context: dict[str, Any] = {"source": info.source, "dropped_rows": info.dropped_rows}
+    if on_bad_rows is BadRows.skip:
+        context["skipped_rows"] = info.skipped_rows
+    if output_format in (OutputFormat.json, OutputFormat.jsonl):
+        context["stats"] = stats_dict(moment_statistics(problem, result, level=ci))
+    with reported_errors(output, traceback), result_stream(output, force) as stream:
+        if output_format is OutputFormat.json:
+            stream.write(result_json(result, **context))
+        elif output_format is OutputFormat.jsonl:
+            stream.write(json_line(result_dict(result, **context)))
+        elif output_format is OutputFormat.csv:
+            stream.write(result_csv(result, source=info.source))
+        else:
+            print_renderable(stream, result_table(result, info.source))
+    if verbose and output not in (None, "-"):
+        note(f"gdfit: wrote the result to {output}")
+    if not result.success and not quiet:
+        note(f"gdfit: {result.status}: {result.message}")
+    raise typer.Exit(int(result.exit_code))
+
+
+def _describe_stream(info: StreamInfo, engine: str, seconds: float) -> None:
+    how = "chosen automatically" if info.auto_columns else "as given"
+    text = (f"{info.source}: {info.rows} rows; y = {info.target}, x = "
+            f"{', '.join(info.features)} ({how})")
+    if info.ignored_columns:
+        text += f"; ignored non-numeric: {', '.join(info.ignored_columns)}"
+    if info.dropped_rows:
+        text += f"; dropped {info.dropped_rows} rows with missing or non-finite values"
+    if info.skipped_rows:
+        where = ", ".join(f"{source} line {line}" if len(info.sources) > 1 else f"line {line}"
+                          for source, line in info.skipped)
+        more = ", …" if info.skipped_rows > len(info.skipped) else ""
+        text += f"; skipped {info.skipped_rows} malformed rows ({where}{more})"
+    rate = f"{info.bytes_read / 2**20:.1f} MiB in {seconds:.2f} s" if info.bytes_read else \
+        f"{seconds:.2f} s"
+    note(f"{text}; {engine}: read {rate} ({info.reader})")
+
+
+def _save_streamed(result: FitResult, info: StreamInfo, inputs: list[str], policy: StepPolicy,
+                   path: str, *, force: bool, quiet: bool, stopping: dict[str, Any]) -> None:
+    """--save without the rows: the model file records the data's size and columns, no hash."""
+    from gdfit.model import FitSettings, TrainingData, save_model
+    from gdfit.stopping import StopReason
+
+    if result.stop_reason in (StopReason.interrupted, StopReason.diverged):
+        if not quiet:
+            note(f"gdfit: the fit {result.status}; no model was saved to {path}")
+        return
+    save_model(result, path, force=force, settings=FitSettings.from_policy(policy, **stopping),
+               data=TrainingData(sources=tuple("<stdin>" if p == "-" else p for p in inputs),
+                                 rows=info.rows, columns=info.columns or (*info.features,
+                                                                          info.target),
+                                 dropped_rows=info.dropped_rows))
+    if not quiet:
+        note(f"gdfit: saved the model to {path}")

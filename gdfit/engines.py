@@ -1,0 +1,447 @@
+"""Engines: where the loss and gradient of each iteration come from.
+
+``gram``
+    One streaming pass computes the sufficient statistics (:mod:`gdfit.stream`); every
+    iteration then costs O(d²), however many rows there are, in memory that does not grow
+    with them.
+``rows``
+    The rows are read into memory and every iteration computes the loss and gradient from them
+    (:class:`RowsLeastSquares`): the reference the ``gram`` engine is tested against, and what
+    options that need the rows themselves run on.
+``dask``
+    The statistics are computed per partition on a ``dask.distributed`` cluster and reduced
+    there (:mod:`gdfit.dask_engine`); the descent then runs locally.
+
+``auto`` picks ``rows`` when an option needs the rows and ``gram`` otherwise. Both local
+engines descend from the same start with the same policy in the same scaled coordinates, so
+their iterates agree to rounding (≈ 1e-12 relative; see tests/test_stream.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gdfit.api import (
+    DEFAULT_GRAD_TOL,
+    DEFAULT_LOSS_TOL,
+    DEFAULT_MAX_ITER,
+    divergence_advice,
+    fit_statistics,
+    log_spaced,
+)
+from gdfit.errors import DataError, OptionError
+from gdfit.objective import LeastSquares, Vector
+from gdfit.reference import fit_quality, lstsq_solution
+from gdfit.result import FitResult, IterRecord
+from gdfit.scaling import AffineScaling, Scale, check_identifiable
+from gdfit.solver import Iterate, descend
+from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
+from gdfit.stopping import StopReason, StopRule, build_rules
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gdfit.stream import StreamInfo
+
+#: Rows per slice of the rows engine: the slices stay in cache, and OpenBLAS computes a dot
+#: product of at most 10⁴ elements on the calling thread (longer ones are split across threads,
+#: which costs far more than it saves when other threads are busy).
+ROWS_CHUNK = 10_000
+
+
+class Engine(str, Enum):
+    """Where the loss and gradient come from (see :mod:`gdfit.engines`)."""
+
+    auto = "auto"
+    gram = "gram"
+    rows = "rows"
+    dask = "dask"
+
+
+class BadRows(str, Enum):
+    """What the streaming reader does with a malformed row."""
+
+    error = "error"
+    skip = "skip"
+
+
+def choose_engine(requested: Engine | str, needs_rows: Sequence[str] = ()) -> tuple[Engine, str]:
+    """The engine to run and why, for ``--engine requested``.
+
+    ``needs_rows`` names the options given that need the rows in memory (``--stats`` …):
+    ``auto`` then picks ``rows``, and asking for ``gram`` or ``dask`` is a usage error.
+    """
+    engine = Engine(requested)
+    options = ", ".join(needs_rows)
+    if engine is Engine.auto:
+        if needs_rows:
+            return Engine.rows, f"{options} need{'s' if len(needs_rows) == 1 else ''} the rows"
+        return Engine.gram, "full batch: the sufficient statistics suffice"
+    if needs_rows and engine is not Engine.rows:
+        raise OptionError(f"{options} need{'s' if len(needs_rows) == 1 else ''} the rows in "
+                          f"memory; use --engine rows (or auto), not --engine {engine.value}")
+    return engine, "as asked"
+
+
+def check_engine_options(engine: Engine, paths: Sequence[str], *, why: str,
+                         scheduler: str | None = None, on_bad_rows: BadRows | str = "error"
+                         ) -> None:
+    """Refuse the options that the chosen engine cannot honour, before reading anything."""
+    from gdfit.stream import _codec_of_name, _is_parquet
+
+    if scheduler is not None and engine is not Engine.dask:
+        raise OptionError("--scheduler is the address of a Dask scheduler: it needs "
+                          "--engine dask")
+    if BadRows(on_bad_rows) is BadRows.skip and engine is not Engine.gram:
+        raise OptionError(f"--on-bad-rows skip works with the streaming reader of --engine "
+                          f"gram, not with the {engine.value} engine ({why})")
+    if engine is Engine.rows:
+        odd = [p for p in paths if _is_parquet(p) or _codec_of_name(p) is not None]
+        if odd:
+            raise OptionError(f"{odd[0]}: compressed and Parquet inputs are read by --engine "
+                              f"gram or dask; the rows engine ({why}) reads plain text")
+
+
+# ---------------------------------------------------------------------------------------------
+# The rows objective
+
+
+@dataclass(frozen=True, eq=False)
+class RowsLeastSquares(LeastSquares):
+    """Mean squared error computed from the rows at every call.
+
+    ``Z`` (n × d) and ``u`` (n) are the rows in the coordinates the descent runs in. The
+    statistics fields describe the same rows (so policies that read them see the same
+    problem); the loss and gradient are summed over the rows in slices of at most
+    :data:`ROWS_CHUNK` values, reusing one scratch buffer, so an iteration allocates nothing
+    proportional to n and the slices stay in cache. The Hessian H = (2/n)·[Z 1]ᵀ[Z 1] is
+    constant: it is formed from the rows once, and ``hvp``/``loss_change`` use it.
+    """
+
+    Z: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    u: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    _z: np.ndarray = field(init=False, repr=False, compare=False)
+    _h: np.ndarray = field(init=False, repr=False, compare=False)
+    _r: np.ndarray = field(init=False, repr=False, compare=False)
+    _chunk: int = field(init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_rows(cls, Z: np.ndarray, u: np.ndarray, *, intercept: bool = True
+                  ) -> RowsLeastSquares:
+        """The objective of the rows ``Z`` (n × d) and target ``u``."""
+        Z = np.asarray(Z, dtype=np.float64)
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        stats = LeastSquares.from_arrays(Z, u, intercept=intercept)
+        return cls(n=stats.n, x_mean=stats.x_mean, y_mean=stats.y_mean, gram=stats.gram,
+                   xty=stats.xty, yty=stats.yty, intercept=intercept, Z=Z, u=u)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        n, d = self.Z.shape
+        # One feature: its column as a 1-D array; more: the rows, C-contiguous, so that every
+        # slice of rows is contiguous and BLAS reads it in place.
+        z = np.ascontiguousarray(self.Z[:, 0] if d == 1 else self.Z)
+        aug = np.empty((d + int(self.intercept), d + int(self.intercept)))
+        zz = z[:, None] if d == 1 else z
+        aug[:d, :d] = zz.T @ zz
+        if self.intercept:
+            sums = zz.sum(axis=0)
+            aug[:d, d] = aug[d, :d] = sums
+            aug[d, d] = n
+        object.__setattr__(self, "_z", z)
+        object.__setattr__(self, "_h", aug * (2.0 / max(n, 1)))
+        object.__setattr__(self, "_chunk", max(ROWS_CHUNK // max(d, 1), 1024))
+        object.__setattr__(self, "_r", np.empty(min(n, self._chunk)))
+
+    def loss_and_grad(self, theta: Vector) -> tuple[float, Vector]:
+        """f(θ) = ‖Zw + b − u‖²/n and ∇f = (2/n)·[Zᵀr, Σr], r = Zw + b − u."""
+        d, n, u, chunk, buf = self._d, self.n, self.u, self._chunk, self._r
+        theta = np.asarray(theta, dtype=np.float64)
+        b = float(theta[d]) if self.intercept else 0.0
+        sq = total = 0.0
+        if d == 1:  # the common case, on 1-D slices (cheaper to cut than 2-D ones)
+            z = self._z
+            w0 = float(theta[0])
+            gw0 = 0.0
+            for lo in range(0, n, chunk):
+                hi = min(lo + chunk, n)
+                r = buf[:hi - lo]
+                zc = z[lo:hi]
+                np.multiply(zc, w0, out=r)
+                if b:
+                    r += b
+                r -= u[lo:hi]
+                sq += float(r @ r)
+                gw0 += float(zc @ r)
+                total += float(np.add.reduce(r))
+            gw = np.array((gw0,))
+        else:
+            rows = self._z
+            w = np.ascontiguousarray(theta[:d])
+            gw = np.zeros(d)
+            for lo in range(0, n, chunk):
+                hi = min(lo + chunk, n)
+                r = buf[:hi - lo]
+                zc = rows[lo:hi]
+                np.dot(zc, w, out=r)
+                if b:
+                    r += b
+                r -= u[lo:hi]
+                sq += float(r @ r)
+                gw += r @ zc
+                total += float(np.add.reduce(r))
+        g = np.empty(self._p)
+        g[:d] = gw * (2.0 / n)
+        if self.intercept:
+            g[d] = 2.0 * total / n
+        return sq / n, g
+
+    def hvp(self, v: Vector) -> Vector:
+        """H·v with the Hessian formed from the rows."""
+        return self._h @ np.asarray(v, dtype=np.float64)
+
+    def loss_change(self, grad: Vector, step: Vector) -> float:
+        """f(θ + s) − f(θ) = gᵀs + ½·sᵀHs, exactly (the objective is quadratic)."""
+        return float(grad @ step) + 0.5 * float(step @ self.hvp(step))
+
+    def hessian(self) -> Vector:
+        """The Hessian matrix H (p × p)."""
+        return self._h.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting
+
+
+def fit_rows(
+    X: Any,
+    y: Any,
+    *,
+    features: Sequence[str] | None = None,
+    target: str = "y",
+    intercept: bool = True,
+    step: str | StepPolicy = DEFAULT_STEP,
+    alpha: float | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    grad_tol: float = DEFAULT_GRAD_TOL,
+    loss_tol: float = DEFAULT_LOSS_TOL,
+    scale: Scale | str = Scale.standard,
+    callback: Callable[[IterRecord], Any] | None = None,
+    every: int | None = None,
+    history: bool = False,
+    catch_interrupt: bool = False,
+    extra_rules: Sequence[StopRule] = (),
+) -> FitResult:
+    """:func:`gdfit.fit` with the loss and gradient of every iteration computed from the rows.
+
+    The parameters mean what they mean in :func:`gdfit.fit`. The descent runs in the same
+    coordinates and from the same start as :func:`gdfit.fit_statistics`, so the two engines'
+    iterates agree to rounding.
+    """
+    Xa = np.asarray(X, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if Xa.ndim == 1:
+        Xa = Xa[:, None]
+    names = tuple(features) if features is not None else tuple(
+        f"x{j}" for j in range(Xa.shape[-1]))
+    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
+        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
+                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
+    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
+        raise DataError("the data contain NaN or infinite values")
+    if every is not None and every < 1:
+        raise OptionError(f"--every must be ≥ 1, got {every}")
+    if isinstance(step, str):
+        policy = make_step(step, alpha=alpha)
+    elif alpha is not None:
+        raise OptionError("pass alpha to the step policy's constructor, not to fit_rows()")
+    else:
+        policy = step
+    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
+    raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
+    check_identifiable(raw, names)
+    scaling = AffineScaling.for_problem(raw, scale)
+    Z = (Xa - scaling.x_shift) / scaling.x_scale
+    u = (ya - scaling.y_shift) / scaling.y_scale
+    problem = RowsLeastSquares.from_rows(Z, u, intercept=intercept)
+
+    def to_record(it: Iterate) -> IterRecord:
+        w, b = scaling.to_data(it.theta)
+        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
+                          it.step_size, w, b, it.evaluations, it.reason)
+
+    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
+    when = log_spaced if every is None else (lambda k: k % every == 0)
+    run = descend(problem, np.zeros(problem.dim), policy, rules, callback=on_iterate,
+                  callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
+    w, b = scaling.to_data(run.theta)
+    mse, r2 = fit_quality(Xa, ya, w, b)
+    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
+    message = run.message
+    if run.reason is StopReason.diverged:
+        message += "; " + divergence_advice(policy, Scale(scale))
+    elif run.reason is StopReason.max_iter and grad_tol > 0:
+        message += (f" before --grad-tol was met (gradient norm {run.grad_norm:.3g} > "
+                    f"{grad_tol:g})")
+    return FitResult(
+        w=w, b=b, features=names, target=target, loss=mse, rmse=math.sqrt(mse), r2=r2,
+        n_obs=raw.n, iterations=run.iterations, stop_reason=run.reason, message=message,
+        grad_norm=run.grad_norm, function_evals=run.function_evals,
+        gradient_evals=run.gradient_evals, elapsed=run.elapsed, step=policy.describe(),
+        scale=Scale(scale).value, tolerances_active=any(r.is_tolerance for r in rules),
+        lstsq_w=ref_w, lstsq_b=ref_b, history=tuple(to_record(it) for it in run.history),
+        engine="rows")
+
+
+def fit_interrupted_read(moments: Any, info: StreamInfo, *, intercept: bool,
+                         **options: Any) -> FitResult | None:
+    """After Ctrl-C while reading: fit the rows read so far, marked interrupted.
+
+    Returns None when too few rows were read to fit anything.
+    """
+    if moments.n <= len(info.features) + int(intercept):
+        return None
+    problem = moments.problem(intercept)
+    options = {k: v for k, v in options.items() if k != "catch_interrupt"}
+    try:
+        result = fit_statistics(problem, features=info.features, target=info.target,
+                                catch_interrupt=True, **options)
+    except DataError:
+        return None
+    what = (f"interrupted while reading: fitted to the first {moments.n} rows only "
+            f"(after {result.iterations} iterations, {result.status})")
+    return replace(result, stop_reason=StopReason.interrupted, message=what, engine="gram")
+
+
+def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float = 0.95) -> Any:
+    """The inference summary (:class:`gdfit.stats.FitStatistics`) from the statistics alone.
+
+    What the ``gram`` engine can say without the rows: σ̂² = RSS/(n − p) with RSS = n·f(θ̂),
+    and Cov(θ̂) = σ̂²·(X̃ᵀX̃)⁻¹, X̃ = [X 1], formed from the centred Gram matrix as
+    Var(ŵ) = σ̂²·G⁻¹/n and Var(b̂) = σ̂²·(1 + x̄ᵀG⁻¹x̄)/n (the inverse taken on the correlation
+    matrix, whose condition number is κ(Z)²). :mod:`gdfit.stats` computes the same from the rows
+    by QR, more accurately on ill-conditioned designs; ``--stats`` uses that.
+    """
+    from scipy import stats as sps
+
+    from gdfit.stats import EXACT_FIT_ULPS, FitStatistics, ParameterStats, check_level
+
+    level = check_level(level)
+    n, p, d, intercept = problem.n, problem.dim, problem.n_features, problem.intercept
+    theta = result.theta
+    mse = problem.loss(theta)
+    ss_y = problem.yty if intercept else problem.yty + problem.y_mean ** 2
+    # The moments give the loss to about ε·var(y): below that the fit is exact.
+    exact_fit = bool(mse <= (EXACT_FIT_ULPS * np.finfo(np.float64).eps) * ss_y)
+    rss = 0.0 if exact_fit else n * mse
+    tss = n * ss_y
+    df_res, df_model = n - p, p - int(intercept)
+    notes = ["computed from the sufficient statistics (the gram engine keeps no rows); "
+             "--stats computes them from the rows"]
+    second = problem.gram if intercept else problem.gram + np.outer(problem.x_mean,
+                                                                    problem.x_mean)
+    spread = np.sqrt(np.diag(second))
+    inv = np.linalg.pinv(second / np.outer(spread, spread)) / np.outer(spread, spread)
+    var = np.empty(p)
+    var[:d] = np.diag(inv) / n
+    if intercept:
+        var[d] = (1.0 + float(problem.x_mean @ inv @ problem.x_mean)) / n
+    if df_res == 0:
+        sigma = math.nan
+        notes.append(f"n = p = {n}: no residual degrees of freedom, so the residual SD, "
+                     "standard errors, t values and intervals are undefined")
+    else:
+        sigma = math.sqrt(rss / df_res)
+        if exact_fit:
+            notes.append("exact fit: the residuals are at rounding level, so the residual "
+                         "SD and the standard errors are 0")
+    quantile = float(sps.t.ppf(0.5 + level / 2, df_res)) if df_res > 0 else math.nan
+    names = [*result.features, *(["(Intercept)"] if intercept else [])]
+    rows = []
+    for name, est, v in zip(names, map(float, theta), var, strict=True):
+        se = sigma * math.sqrt(max(float(v), 0.0))
+        if math.isnan(se):
+            t = pval = lo = hi = math.nan
+        elif se == 0:
+            t = math.copysign(math.inf, est) if est != 0 else math.nan
+            pval = 0.0 if est != 0 else math.nan
+            lo = hi = est
+        else:
+            t = est / se
+            pval = float(2 * sps.t.sf(abs(t), df_res))
+            lo, hi = est - quantile * se, est + quantile * se
+        rows.append(ParameterStats(name, est, se, t, pval, lo, hi))
+    if intercept:
+        rows.insert(0, rows.pop())
+    r2 = 1.0 - rss / tss if tss > 0 else math.nan
+    adj = (1.0 - (1.0 - r2) * (n - int(intercept)) / df_res) if df_res > 0 else math.nan
+    if df_res > 0 and df_model > 0 and tss > 0:
+        if rss == 0:
+            f_stat, f_p = math.inf, 0.0
+        else:
+            f_stat = ((tss - rss) / df_model) / (rss / df_res)
+            f_p = float(sps.f.sf(f_stat, df_model, df_res))
+    else:
+        f_stat = f_p = math.nan
+    if not result.success:
+        notes.append(f"gradient descent stopped short of its tolerance ({result.status}: "
+                     f"{result.message}); these statistics describe unconverged estimates")
+    return FitStatistics(
+        parameters=tuple(rows), n=n, p=p, intercept=intercept, df_model=df_model,
+        df_residual=df_res, rss=rss, tss=tss, residual_sd=sigma,
+        rmse=math.sqrt(rss / n), r2=r2, adj_r2=adj, f_statistic=f_stat, f_p_value=f_p,
+        ci_level=level, exact_fit=exact_fit, converged=result.success, status=result.status,
+        notes=tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress of a long read
+
+
+@contextmanager
+def read_progress(console: Console | None, label: str,
+                  min_bytes: int = 1 << 26) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A Rich progress bar (bytes, rate, time left) for reading, when ``console`` is a terminal.
+
+    Yields the callback for :func:`gdfit.stream.stream_statistics`, or None when there is no
+    terminal to draw on. The bar appears only once an input turns out to be large (``min_bytes``
+    in total, or unknown), so small files stay quiet.
+    """
+    if console is None or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                   TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+                   transient=True)
+    task = None
+
+    def update(done: int, total: int | None) -> None:
+        nonlocal task
+        if task is None:
+            if total is not None and total < min_bytes:
+                return
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()
