@@ -142,10 +142,11 @@ def check_stochastic(policy: StepPolicy) -> None:
     """Refuse a policy that is not meaningful on mini-batch gradients, naming those that are."""
     if not policy.stochastic:
         usable = [n for n, c in STEP_POLICIES.items() if c.stochastic]
+        which = f"--step {policy.name}" + (" (the default)" if policy.name == DEFAULT_STEP else "")
         raise OptionError(
-            f"--step {policy.name} needs exact gradients and function values (a line search or "
+            f"{which} needs exact gradients and function values (a line search or "
             f"a curvature estimate is fooled by mini-batch noise), so it cannot be used with "
-            f"--batch-size; use one of: {', '.join(usable)}")
+            f"--batch-size; give --step one of: {', '.join(usable)}")
 
 
 def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,

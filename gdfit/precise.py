@@ -48,8 +48,12 @@ from gdfit.poly import PolyBasis, power_names
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import AffineScaling, Scale
 from gdfit.stats import FitStatistics, check_level, compute_statistics
-from gdfit.steps import DEFAULT_STEP, StepPolicy
+from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopRule
+
+#: Each descent of the preset: steepest descent with the exact line search, which in an
+#: orthonormal basis converges in one or two iterations.
+PRECISE_STEP = "exact"
 
 #: Each descent stops when its gradient is this fraction of its starting gradient.
 PRECISE_REL_GRAD_TOL = 1e-13
@@ -166,7 +170,7 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
             break  # the residuals are orthogonal to the basis: nothing left to correct
         on_iter = None if (callback is None or round_) else (lambda rec: callback(convert(rec)))
         run = fit_statistics(problem, features=basis.feature_names, target=target,
-                             step=DEFAULT_STEP, max_iter=max_iter,
+                             step=PRECISE_STEP, max_iter=max_iter,
                              grad_tol=max(PRECISE_REL_GRAD_TOL * g0, 1e-300), loss_tol=0.0,
                              scale=Scale.standard, callback=on_iter, every=every,
                              history=history and not round_, catch_interrupt=catch_interrupt)
@@ -307,8 +311,9 @@ def _check_preset(step: str | StepPolicy, grad_tol: float, loss_tol: float,
                   scale: Scale | str) -> None:
     """--precise chooses the step policy and tolerances; refuse a conflicting choice."""
     name = step if isinstance(step, str) else step.name
+    default = make_step(DEFAULT_STEP).describe()
     clashes = [opt for opt, given in (("--step", name != DEFAULT_STEP or (
-        not isinstance(step, str) and step.describe() != DEFAULT_STEP)),
+        not isinstance(step, str) and step.describe() != default)),
         ("--grad-tol", grad_tol != DEFAULT_GRAD_TOL), ("--loss-tol", loss_tol != DEFAULT_LOSS_TOL),
         ("--scale", Scale(scale) is not Scale.standard)) if given]
     if clashes:

@@ -744,8 +744,24 @@ def _arrow_columns(plan: _Plan, block: Any) -> list[np.ndarray] | None:
     for name in wanted:
         col = table.column(name)
         arr = col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
-        out.append(arr.to_numpy(zero_copy_only=False))
+        out.append(_float_values(arr))
     return out
+
+
+def _float_values(arr: Any) -> np.ndarray:
+    """A pyarrow float64 array as numpy, nulls as NaN (zero-copy without nulls).
+
+    Built from the buffers: pyarrow's ``to_numpy`` imports pandas (a third of a second).
+    """
+    validity, data = arr.buffers()[:2]
+    start, n = arr.offset, len(arr)
+    values = np.frombuffer(data, dtype=np.float64, count=start + n)[start:]
+    if arr.null_count == 0:
+        return values
+    values = values.copy()
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    values[bits[start:start + n] == 0] = np.nan
+    return values
 
 
 def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) -> _Out | None:
@@ -1075,7 +1091,7 @@ class _Pass:
             for batch in batches:
                 if plan.keep_rows and self.kept is None:
                     plan = replace(plan, keep_rows=False)
-                cols = [pc.cast(batch.column(i), pa.float64()).to_numpy(zero_copy_only=False)
+                cols = [_float_values(pc.cast(batch.column(i), pa.float64()))
                         for i in range(len(names))]
                 try:
                     out = _from_columns(plan, cols, list(range(len(cols[0]))))

@@ -189,7 +189,7 @@ def test_cli_refuses_what_mini_batches_cannot_do(tmp_path: Path) -> None:
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x,y", comments="")
     r = runner.invoke(app, ["fit", str(path), "--batch-size", "4"])  # default step: exact
     assert r.exit_code == 2
-    assert "--step exact" in r.stderr and "--batch-size" in r.stderr
+    assert "--step cg" in r.stderr and "--batch-size" in r.stderr
     r = runner.invoke(app, ["fit", str(path), "--seed", "4"])
     assert r.exit_code == 2 and "--seed" in r.stderr and "--batch-size" in r.stderr
     r = runner.invoke(app, ["fit", str(path), "--batch-size", "0", "--step", "fixed"])

@@ -523,7 +523,8 @@ def test_steps_command_lists_every_policy_with_its_defaults() -> None:
     assert run.exit_code == 0
     rows = {row["name"]: row for row in json.loads(run.stdout)}
     assert list(rows) == list(STEP_POLICIES)
-    assert rows["exact"]["default"] and rows["exact"]["parameters"] == []
+    assert rows["cg"]["default"] and not rows["exact"]["default"]
+    assert rows["exact"]["parameters"] == []
     wolfe = {p["option"]: p["default"] for p in rows["wolfe"]["parameters"]}
     assert wolfe == {"--alpha": 1.0, "--wolfe-c1": 1e-4, "--wolfe-c2": 0.9}
     assert [p["default_text"] for p in rows["nesterov"]["parameters"]] == ["1/L", "gradient"]

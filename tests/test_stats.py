@@ -165,12 +165,12 @@ def test_rank_deficiency_through_the_cli(write_csv: Callable[..., Path]) -> None
 
 def test_unconverged_run_is_flagged_beside_its_statistics(
         write_csv: Callable[..., Path]) -> None:
-    fitted = fit_model(np.column_stack([X1, X1**2]), Y1, features=("a", "b"), max_iter=2)
+    fitted = fit_model(np.column_stack([X1, X1**2]), Y1, features=("a", "b"), max_iter=1)
     assert not fitted.stats.converged
     assert any("stopped short of its tolerance" in note for note in fitted.stats.notes)
     path = write_csv("a,b,y\n" + "".join(f"{a},{a * a},{v}\n" for a, v in zip(X1, Y1,
                                                                               strict=True)))
-    outcome = CliRunner().invoke(app, ["fit", str(path), "--stats", "--max-iter", "2",
+    outcome = CliRunner().invoke(app, ["fit", str(path), "--stats", "--max-iter", "1",
                                        "--quiet"])
     assert outcome.exit_code == 3
     assert "⚠ gradient descent stopped short of its tolerance" in outcome.stdout

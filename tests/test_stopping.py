@@ -205,8 +205,14 @@ def test_patience_ends_a_run_that_stopped_improving() -> None:
 def test_time_limit_ends_a_run_as_a_budget() -> None:
     result = run("fixed", time_limit=1e-9)  # any iteration takes longer than a nanosecond
     assert result.stop_reason is StopReason.time_limit and result.iterations == 1
-    assert not result.converged and result.exit_code is ExitCode.NOT_CONVERGED
     assert "--time-limit" in result.message
+    # Like --max-iter: with every tolerance off, using up the budget is what was asked for ...
+    assert not result.converged and result.exit_code is ExitCode.OK
+    # ... but with a tolerance on, it means the run stopped short of it.
+    X, y = random_problem(3, 200, 6)
+    short = gdfit.fit(X, y, step="fixed", extra_rules=build_extra_rules(time_limit=1e-9))
+    assert short.stop_reason is StopReason.time_limit
+    assert short.exit_code is ExitCode.NOT_CONVERGED
 
 
 def test_fit_statistics_takes_extra_rules_too() -> None:
@@ -238,12 +244,15 @@ def test_fit_cli_stop_options_name_the_rule_that_fired(write_csv: Any, args: lis
     assert data["stop_reason"] == reason and data["status"] == "converged"
 
 
-def test_fit_cli_time_limit_is_exit_code_3(tutorial_csv: Any) -> None:
+def test_fit_cli_time_limit_is_exit_code_3_while_a_tolerance_is_on(tutorial_csv: Any) -> None:
     result = runner.invoke(app, ["fit", str(tutorial_csv), "-f", "json", "--step", "fixed",
-                                 "--grad-tol", "0", "--time-limit", "1e-9"])
+                                 "--time-limit", "1e-9"])
     assert result.exit_code == 3
     assert json.loads(result.stdout)["stop_reason"] == "time_limit"
     assert "--time-limit" in result.stderr
+    budget_only = runner.invoke(app, ["fit", str(tutorial_csv), "-q", "--step", "fixed",
+                                      "--grad-tol", "0", "--time-limit", "1e-9"])
+    assert budget_only.exit_code == 0
 
 
 @pytest.mark.parametrize("args,message", [

@@ -427,7 +427,8 @@ def test_the_output_says_which_engine_ran(table: tuple[Path, np.ndarray, np.ndar
 ])
 def test_engine_usage_errors(table: tuple[Path, np.ndarray, np.ndarray], args: list[str],
                              fragment: str) -> None:
-    pytest.importorskip("distributed") if "dask" in args else None
+    if "dask" in args:
+        pytest.importorskip("distributed")
     paths = [] if "-" in args else [str(table[0])]
     outcome = runner.invoke(app, ["fit", *paths, *args])
     assert outcome.exit_code == 2, outcome.output

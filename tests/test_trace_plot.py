@@ -81,7 +81,7 @@ def test_trace_without_intercept_has_no_b_column(tmp_path: Path) -> None:
 def test_trace_write_that_fails_leaves_no_file(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = random_problem(23, 40, 2)
-    result = gdfit.fit(X, y, history=True)
+    result = gdfit.fit(X, y, step="exact", history=True)
     real = trace_mod.trace_rows
 
     def broken(label: str, res: FitResult) -> Iterator[list[object]]:
@@ -109,7 +109,7 @@ def test_cli_fit_trace(housing_like: Path, tmp_path: Path) -> None:
     result = json.loads(r.stdout)
     rows = read_trace(out)
     assert len(rows) == result["iterations"] + 1
-    assert {row["policy"] for row in rows} == {"exact"}
+    assert {row["policy"] for row in rows} == {"cg"}
     last = rows[-1]
     assert [float(last["w_a"]), float(last["w_b"])] == result["w"]
     assert float(last["b"]) == result["b"]

@@ -105,8 +105,9 @@ tolerance was met, 4 diverged, 130 interrupted.
 @app.command("fit", epilog=FIT_EPILOG)
 def fit_command(
     paths: Annotated[list[str], typer.Argument(
-        help="CSV file(s) to fit, quoted globs ('data/*.csv'), or - for standard input. "
-        "Several inputs are one data set (same columns) unless --each-file.",
+        help="CSV file(s) to fit (.gz/.zst compressed, or Parquet, with --engine gram), quoted "
+        "globs ('data/*.csv'), or - for standard input. Several inputs are one data set (same "
+        "columns) unless --each-file.",
         show_default=False, metavar="PATH")],
     x: Annotated[str | None, typer.Option(
         "--x", "-x", help="x columns: comma-separated names or 0-based indices "

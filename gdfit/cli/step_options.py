@@ -26,9 +26,10 @@ def _stop(option: str, text: str, **kw: Any) -> Any:
 
 
 STEP_HELP = ("How each step is chosen (gdfit steps lists every policy with its formula and "
-             "defaults): exact (exact line search, no tuning), backtracking (Armijo), wolfe "
+             "defaults): cg (the default: conjugate gradient, not plain gradient descent; no "
+             "tuning), exact (steepest descent, exact line search), backtracking (Armijo), wolfe "
              "(strong Wolfe line search), lipschitz (α = 1/L), bb (Barzilai–Borwein), "
-             "trust-region, cg (conjugate gradient, not plain gradient descent), momentum, "
+             "trust-region, momentum, "
              "nesterov, adam, adagrad, rmsprop, decay (α₀/t^p), fixed (constant α), norm "
              "(steps of fixed length α).")
 ALPHA_HELP = ("α: the step for fixed and momentum (default 0.01) and nesterov (default "
