@@ -20,7 +20,8 @@ TUTORIAL_Y = np.array([2.0, 4.0, 6.0])
 
 
 def test_tutorial_fixed_step_reproduces_the_notebook() -> None:
-    # The notebook: w = b = 0, α = 0.01, 1000 iterations → w: 1.97078250602932, b: 0.06641823135781669
+    # The notebook: w = b = 0, α = 0.01, 1000 iterations
+    # → w: 1.97078250602932, b: 0.06641823135781669
     r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step="fixed", alpha=0.01, max_iter=1000, scale="none")
     assert math.isclose(r.w[0], 1.97078250602932, rel_tol=1e-9)
     assert r.b is not None and math.isclose(r.b, 0.06641823135781669, rel_tol=1e-9)

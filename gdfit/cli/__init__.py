@@ -43,13 +43,12 @@ def main_options(
     """Linear regression by gradient descent: fit y = X·w + b to a CSV file."""
 
 
-from gdfit.cli import fit as _fit  # noqa: E402  (registers its command on app)
-from gdfit.cli import predict as _predict  # noqa: E402, F401  (registers gdfit predict)
-from gdfit.cli import show as _show  # noqa: E402, F401  (registers gdfit show)
-from gdfit.cli import compare as _compare  # noqa: E402, F401  (registers gdfit compare)
-from gdfit.cli import steps_cmd as _steps_cmd  # noqa: E402, F401  (registers gdfit steps)
-
-_ = _fit
+# Each command module registers its command on app when imported.
+from gdfit.cli import compare as _compare  # noqa: E402, F401
+from gdfit.cli import fit as _fit  # noqa: E402, F401
+from gdfit.cli import predict as _predict  # noqa: E402, F401
+from gdfit.cli import show as _show  # noqa: E402, F401
+from gdfit.cli import steps_cmd as _steps_cmd  # noqa: E402, F401
 
 
 def main() -> None:
