@@ -148,9 +148,16 @@ class BarzilaiBorwein(StepPolicy):
         BB1 (long):  α = sᵀs / sᵀy        BB2 (short):  α = sᵀy / yᵀy
 
     or the two alternated (BB1 on odd iterations). The first step (no s yet) is the exact
-    line-search step ‖∇f‖²/∇fᵀH∇f unless ``alpha`` is given. Safeguard: whenever sᵀy ≤ 0 the
-    step falls back to that exact step, and α is clamped to [α_min, α_max] (Birgin, Martínez
-    & Raydan, SIAM J. Optim. 10, 2000), so it cannot blow up. On this quadratic y = H·s
+    line-search step ‖∇f‖²/∇fᵀH∇f unless ``alpha`` is given. Safeguards: whenever sᵀy ≤ 0 the
+    step falls back to that exact step, α is clamped to [α_min, α_max] (Birgin, Martínez
+    & Raydan, SIAM J. Optim. 10, 2000), and α is halved until the nonmonotone condition of
+    Grippo, Lampariello & Lucidi holds (the "global BB" of Raydan, SIAM J. Optim. 7, 1997):
+
+        f(θ − α∇f) ≤ max(f_k, …, f_{k−M+1}) − γ·α·‖∇f‖²,   M = 10, γ = 1e-4,
+
+    so the loss may rise for a few iterations but never above its recent maximum: it cannot
+    blow up, even where plain BB spikes by many orders of magnitude (κ ≈ 1e10). On this
+    quadratic y = H·s
     exactly; it is computed that way, which avoids subtracting two nearly equal gradients
     near the minimum. Not monotone: the loss may rise for a few iterations. R-linear on
     strictly convex quadratics (Raydan, IMA J. Numer. Anal. 13, 1993). Reference: Barzilai &
@@ -173,12 +180,18 @@ class BarzilaiBorwein(StepPolicy):
             raise OptionError(f"--bb-min ({alpha_min:g}) must be smaller than --bb-max "
                               f"({alpha_max:g})")
 
+    #: Memory M and sufficient-decrease constant γ of the nonmonotone safeguard.
+    memory: ClassVar[int] = 10
+    gamma: ClassVar[float] = 1e-4
+    max_halvings: ClassVar[int] = 60
+
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        return 0, None  # (iteration, last step s)
+        return 0, None, ()  # (iteration, last step s, recent losses)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> Update:
-        k, s = state
+        k, s, recent = state
+        recent = (*recent, loss)[-self.memory:]
         alpha, why = math.nan, ""
         if s is not None:
             y = problem.hvp(s)
@@ -195,14 +208,27 @@ class BarzilaiBorwein(StepPolicy):
             gg = float(grad @ grad)
             curvature = float(grad @ problem.hvp(grad))
             if gg == 0.0 or curvature <= 0.0:
-                return theta, StepInfo(0.0, reason="zero gradient or curvature"), (k + 1, None)
+                return theta, StepInfo(0.0, reason="zero gradient or curvature"), (
+                    k + 1, None, recent)
             alpha = gg / curvature
             why = (why + ": " if why else "first step: exact ") + f"‖∇f‖²/∇fᵀH∇f = {alpha:.6g}"
         clamped = min(max(alpha, self.alpha_min), self.alpha_max)
         if clamped != alpha:
             why += f", clamped to {clamped:g}"
+        # Nonmonotone (GLL) safeguard, with the change in f computed exactly from the quadratic.
+        gg = float(grad @ grad)
+        ceiling = max(recent) - loss  # allowed rise above the current loss, before −γα‖∇f‖²
+        for trial in range(1, self.max_halvings + 1):  # noqa: B007 (used after the loop)
+            if problem.loss_change(grad, -clamped * grad) <= ceiling - self.gamma * clamped * gg:
+                break
+            clamped *= 0.5
+        else:
+            why = f"no α ≥ {clamped * 2:.3g} met the nonmonotone decrease condition"
+            return theta, StepInfo(0.0, trial, failed=True, reason=why), (k + 1, None, recent)
+        if trial > 1:
+            why += f", halved {trial - 1}× to {clamped:.6g} (nonmonotone safeguard)"
         step = -clamped * grad
-        return theta + step, StepInfo(clamped, reason=why), (k + 1, step)
+        return theta + step, StepInfo(clamped, trial, reason=why), (k + 1, step, recent)
 
 
 class TrustRegionMethod(str, Enum):

@@ -347,7 +347,7 @@ def test_bb_falls_back_and_clamps() -> None:
     policy = make_step("bb")
     theta = np.zeros(2)
     loss, grad = flat.loss_and_grad(theta)
-    _, info, _ = policy.update(flat, theta, loss, grad, (1, np.array([0.0, 1.0])))
+    _, info, _ = policy.update(flat, theta, loss, grad, (1, np.array([0.0, 1.0]), ()))
     assert "fell back" in info.reason and info.step_size == pytest.approx(0.5)
 
 
@@ -540,3 +540,21 @@ def test_steps_command_lists_every_policy_with_its_defaults() -> None:
     csv_run = runner.invoke(app, ["steps", "-f", "csv"])
     assert csv_run.stdout.splitlines()[0] == "name,formula,options,needs_tuning,mini_batch,default"
     assert len(csv_run.stdout.splitlines()) == len(STEP_POLICIES) + 1
+
+
+def test_bb_safeguard_keeps_the_loss_below_its_recent_maximum() -> None:
+    # A raw, badly conditioned calibration line (κ(H) ≈ 1e10): plain BB1 spikes the loss by
+    # more than 1e12 here; the nonmonotone safeguard must keep every loss at or below the
+    # maximum of the last M, minus γ·α·‖∇f‖², and still converge.
+    rng = np.random.default_rng(5)
+    x = rng.uniform(450, 760, 500)
+    y = 0.1 * x - 50 + 0.8 * rng.normal(size=500)
+    result = gdfit.fit(x[:, None], y, step="bb", scale="none", history=True)
+    assert result.converged, result.message
+    np.testing.assert_allclose(result.theta, lstsq(x[:, None], y), rtol=1e-9)
+    policy = STEP_POLICIES["bb"]
+    problem = gdfit.LeastSquares.from_arrays(x[:, None], y)
+    losses = [problem.loss(np.append(h.w, h.b)) for h in result.history]
+    for k in range(1, len(losses)):
+        recent = max(losses[max(0, k - policy.memory):k])
+        assert losses[k] <= recent * (1 + 1e-12)
