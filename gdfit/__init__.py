@@ -25,6 +25,26 @@ from gdfit.stopping import GradTol, LossTol, MaxIter, StopReason, StopRule
 
 __version__ = "0.1.0"
 
+# Heavier pieces (the streaming reader needs pyarrow, statistics need scipy) load on first use.
+_LAZY = {
+    "compare": "gdfit.compare",
+    "fit_model": "gdfit.precise",
+    "fit_minibatch": "gdfit.minibatch",
+    "save_model": "gdfit.model",
+    "load_model": "gdfit.model",
+    "compute_statistics": "gdfit.stats",
+    "stream_statistics": "gdfit.stream",
+    "build_extra_rules": "gdfit.stopping",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gdfit' has no attribute {name!r}")
+
 __all__ = [
     "STEP_POLICIES",
     "AffineScaling",
