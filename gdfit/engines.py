@@ -329,9 +329,15 @@ def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float 
     matrix, whose condition number is κ(Z)²). :mod:`gdfit.stats` computes the same from the rows
     by QR, more accurately on ill-conditioned designs; ``--stats`` uses that.
     """
-    from scipy import stats as sps
-
-    from gdfit.stats import EXACT_FIT_ULPS, FitStatistics, ParameterStats, check_level
+    from gdfit.stats import (
+        EXACT_FIT_ULPS,
+        FitStatistics,
+        ParameterStats,
+        check_level,
+        f_survival,
+        t_quantile,
+        t_two_sided_p,
+    )
 
     level = check_level(level)
     n, p, d, intercept = problem.n, problem.dim, problem.n_features, problem.intercept
@@ -362,7 +368,7 @@ def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float 
         if exact_fit:
             notes.append("exact fit: the residuals are at rounding level, so the residual "
                          "SD and the standard errors are 0")
-    quantile = float(sps.t.ppf(0.5 + level / 2, df_res)) if df_res > 0 else math.nan
+    quantile = t_quantile(0.5 + level / 2, df_res) if df_res > 0 else math.nan
     names = [*result.features, *(["(Intercept)"] if intercept else [])]
     rows = []
     for name, est, v in zip(names, map(float, theta), var, strict=True):
@@ -375,7 +381,7 @@ def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float 
             lo = hi = est
         else:
             t = est / se
-            pval = float(2 * sps.t.sf(abs(t), df_res))
+            pval = t_two_sided_p(t, df_res)
             lo, hi = est - quantile * se, est + quantile * se
         rows.append(ParameterStats(name, est, se, t, pval, lo, hi))
     if intercept:
@@ -387,7 +393,7 @@ def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float 
             f_stat, f_p = math.inf, 0.0
         else:
             f_stat = ((tss - rss) / df_model) / (rss / df_res)
-            f_p = float(sps.f.sf(f_stat, df_model, df_res))
+            f_p = f_survival(f_stat, df_model, df_res)
     else:
         f_stat = f_p = math.nan
     if not result.success:

@@ -241,3 +241,17 @@ def test_moment_check_agrees_with_the_row_check(rng: np.random.Generator) -> Non
         check_rank_moments(problem, ("a", "b", "c"))
     check_rank_moments(LeastSquares.from_arrays(X, np.zeros(25), intercept=False),
                        ("a", "b", "c"))  # + 4 is not in the span without an intercept
+
+
+@pytest.mark.parametrize("df", [1, 5, 37, 995])
+def test_distribution_helpers_match_scipy_stats(df: int) -> None:
+    from scipy import stats as sps
+
+    from gdfit.stats import f_survival, t_quantile, t_two_sided_p
+
+    for t in (0.3, 2.0, 6.24, 40.9, 4639.0):
+        assert t_two_sided_p(t, df) == pytest.approx(2 * sps.t.sf(t, df), rel=1e-10, abs=1e-300)
+        assert t_two_sided_p(-t, df) == t_two_sided_p(t, df)
+    assert t_quantile(0.975, df) == pytest.approx(sps.t.ppf(0.975, df), rel=1e-12)
+    for f in (0.5, 3.0, 1899.959, 1.8e8):
+        assert f_survival(f, 2, df) == pytest.approx(sps.f.sf(f, 2, df), rel=1e-9, abs=1e-300)
