@@ -23,62 +23,21 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from gdfit.errors import DataError, OptionError
+from gdfit.io import _NA_TOKENS as NA_TOKENS
+from gdfit.io import WHITESPACE, _detect_sep, _normalize_sep, _split_line
 
-WHITESPACE = "whitespace"
 DEFAULT_CHUNK_ROWS = 10_000
-_CANDIDATE_SEPS = (",", "\t", ";")
 _SAMPLE_LINES = 20
 _SAMPLE_CHARS = 1 << 16
-#: Cells that mean "missing" (pandas' default NA spellings, as in gdfit.io).
-NA_TOKENS = frozenset(
-    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
-)  # fmt: skip
 
-
-def normalize_sep(sep: str | None) -> str | None:
-    """Map a user-given delimiter to one character or ``"whitespace"`` (as gdfit.io does)."""
-    if sep is None:
-        return None
-    if sep in ("\\t", "tab"):
-        return "\t"
-    if sep in (WHITESPACE, " ", r"\s+"):
-        return WHITESPACE
-    if len(sep) != 1 or sep in '"\r\n':
-        raise OptionError(
-            f"invalid separator {sep!r}: give one character, '\\t' for tab, or 'whitespace'")
-    return sep
+#: The same delimiter rules as :mod:`gdfit.io` (which imports pandas only when it parses).
+normalize_sep = _normalize_sep
+_split = _split_line
 
 
 def detect_sep(lines: Sequence[str]) -> str:
-    """Guess the delimiter from the first non-blank lines: ``,`` tab ``;`` or whitespace.
-
-    A candidate wins when it splits every sampled line into the same number (> 1) of fields,
-    the most fields winning; otherwise runs of whitespace, otherwise ``,``.
-    """
-    lines = [ln for ln in lines if ln.strip()][:_SAMPLE_LINES]
-    if not lines:
-        return ","
-    best, best_count = ",", 1
-    for cand in _CANDIDATE_SEPS:
-        if cand not in lines[0]:
-            continue
-        counts = {len(_split(ln, cand)) for ln in lines}
-        if len(counts) == 1 and (count := counts.pop()) > best_count:
-            best, best_count = cand, count
-    if best_count > 1:
-        return best
-    counts = {len(ln.split()) for ln in lines}
-    return WHITESPACE if len(counts) == 1 and counts.pop() > 1 else ","
-
-
-def _split(line: str, sep: str) -> list[str]:
-    if sep == WHITESPACE:
-        return line.split()
-    try:
-        return next(csv.reader([line], delimiter=sep), [])
-    except csv.Error:
-        return line.split(sep)
+    """Guess the delimiter from the first non-blank lines, exactly as :mod:`gdfit.io` does."""
+    return _detect_sep("\n".join(lines))
 
 
 @dataclass(frozen=True)
