@@ -6,27 +6,39 @@
 'converged'
 """
 
-from gdfit.api import fit, fit_statistics
-from gdfit.errors import DataError, ExitCode, GdfitError, OptionError
-from gdfit.objective import LeastSquares
-from gdfit.result import FitResult, IterRecord
-from gdfit.scaling import AffineScaling, Scale
-from gdfit.steps import (
-    STEP_POLICIES,
-    Backtracking,
-    ExactLineSearch,
-    FixedStep,
-    NormalizedStep,
-    StepInfo,
-    StepPolicy,
-    make_step,
-)
-from gdfit.stopping import GradTol, LossTol, MaxIter, StopReason, StopRule
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# Heavier pieces (the streaming reader needs pyarrow, statistics need scipy) load on first use.
+# Every public name loads on first use, so that ``import gdfit`` (and ``gdfit --version`` /
+# ``gdfit --help``) do not pay for numpy, pandas, pyarrow or scipy.
 _LAZY = {
+    "fit": "gdfit.api",
+    "fit_statistics": "gdfit.api",
+    "DataError": "gdfit.errors",
+    "ExitCode": "gdfit.errors",
+    "GdfitError": "gdfit.errors",
+    "OptionError": "gdfit.errors",
+    "LeastSquares": "gdfit.objective",
+    "FitResult": "gdfit.result",
+    "IterRecord": "gdfit.result",
+    "AffineScaling": "gdfit.scaling",
+    "Scale": "gdfit.scaling",
+    "STEP_POLICIES": "gdfit.steps",
+    "Backtracking": "gdfit.steps",
+    "ExactLineSearch": "gdfit.steps",
+    "FixedStep": "gdfit.steps",
+    "NormalizedStep": "gdfit.steps",
+    "StepInfo": "gdfit.steps",
+    "StepPolicy": "gdfit.steps",
+    "make_step": "gdfit.steps",
+    "GradTol": "gdfit.stopping",
+    "LossTol": "gdfit.stopping",
+    "MaxIter": "gdfit.stopping",
+    "StopReason": "gdfit.stopping",
+    "StopRule": "gdfit.stopping",
     "compare": "gdfit.compare",
     "fit_model": "gdfit.precise",
     "fit_minibatch": "gdfit.minibatch",
@@ -37,13 +49,34 @@ _LAZY = {
     "build_extra_rules": "gdfit.stopping",
 }
 
+if TYPE_CHECKING:
+    from gdfit.api import fit, fit_statistics
+    from gdfit.errors import DataError, ExitCode, GdfitError, OptionError
+    from gdfit.objective import LeastSquares
+    from gdfit.result import FitResult, IterRecord
+    from gdfit.scaling import AffineScaling, Scale
+    from gdfit.steps import (
+        STEP_POLICIES,
+        Backtracking,
+        ExactLineSearch,
+        FixedStep,
+        NormalizedStep,
+        StepInfo,
+        StepPolicy,
+        make_step,
+    )
+    from gdfit.stopping import GradTol, LossTol, MaxIter, StopReason, StopRule
+
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     raise AttributeError(f"module 'gdfit' has no attribute {name!r}")
+
 
 __all__ = [
     "STEP_POLICIES",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares
 from gdfit.reference import (
@@ -22,10 +23,6 @@ from gdfit.scaling import AffineScaling, Scale, check_identifiable
 from gdfit.solver import Iterate, descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopReason, StopRule, build_rules
-
-DEFAULT_MAX_ITER = 100_000
-DEFAULT_GRAD_TOL = 1e-12
-DEFAULT_LOSS_TOL = 0.0
 
 
 def log_spaced(iteration: int) -> bool:

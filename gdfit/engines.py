@@ -23,7 +23,6 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from gdfit.api import (
     fit_statistics,
     log_spaced,
 )
+from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import fit_quality, lstsq_solution
@@ -54,22 +54,6 @@ if TYPE_CHECKING:
 #: product of at most 10⁴ elements on the calling thread (longer ones are split across threads,
 #: which costs far more than it saves when other threads are busy).
 ROWS_CHUNK = 10_000
-
-
-class Engine(str, Enum):
-    """Where the loss and gradient come from (see :mod:`gdfit.engines`)."""
-
-    auto = "auto"
-    gram = "gram"
-    rows = "rows"
-    dask = "dask"
-
-
-class BadRows(str, Enum):
-    """What the streaming reader does with a malformed row."""
-
-    error = "error"
-    skip = "skip"
 
 
 def choose_engine(requested: Engine | str, needs_rows: Sequence[str] = ()) -> tuple[Engine, str]:

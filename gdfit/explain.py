@@ -18,6 +18,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from gdfit.choices import EXPLAIN_MAX_ITER  # noqa: F401  (re-exported)
 from gdfit.objective import LeastSquares, Vector
 from gdfit.scaling import AffineScaling, Scale
 from gdfit.solver import Iterate, descend
@@ -25,7 +26,6 @@ from gdfit.steps import StepPolicy
 from gdfit.stopping import MaxIter
 
 #: Explaining more iterations than this is a wall of numbers: ``--explain`` refuses.
-EXPLAIN_MAX_ITER = 50
 #: Data with at most this many rows get their gradient sums written out term by term.
 EXPANDED_ROWS = 8
 

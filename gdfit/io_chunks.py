@@ -22,11 +22,11 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
+from gdfit.choices import DEFAULT_CHUNK_ROWS
 from gdfit.errors import DataError, OptionError
 from gdfit.io import _NA_TOKENS as NA_TOKENS
 from gdfit.io import WHITESPACE, _detect_sep, _normalize_sep, _split_line
 
-DEFAULT_CHUNK_ROWS = 10_000
 _SAMPLE_LINES = 20
 _SAMPLE_CHARS = 1 << 16
 

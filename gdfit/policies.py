@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from gdfit.choices import BBVariant, TrustRegionMethod
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration, scalar_search_wolfe
 from gdfit.objective import LeastSquares, Vector
@@ -132,14 +133,6 @@ class WolfeLineSearch(StepPolicy):
                 StepInfo(search.alpha, search.evaluations, reason=why), search.phi)
 
 
-class BBVariant(str, Enum):
-    """Which Barzilai–Borwein step (``--bb-variant``)."""
-
-    bb1 = "bb1"
-    bb2 = "bb2"
-    alternate = "alternate"
-
-
 class BarzilaiBorwein(StepPolicy):
     """Barzilai–Borwein two-point step sizes, safeguarded.
 
@@ -229,13 +222,6 @@ class BarzilaiBorwein(StepPolicy):
             why += f", halved {trial - 1}× to {clamped:.6g} (nonmonotone safeguard)"
         step = -clamped * grad
         return theta + step, StepInfo(clamped, trial, reason=why), (k + 1, step, recent)
-
-
-class TrustRegionMethod(str, Enum):
-    """How the trust-region step is found (``--tr-method``)."""
-
-    cauchy = "cauchy"
-    dogleg = "dogleg"
 
 
 class TrustRegion(StepPolicy):

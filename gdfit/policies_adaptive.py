@@ -9,11 +9,11 @@ coefficients and gradients are of order one; the measurements behind them are in
 from __future__ import annotations
 
 import math
-from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
 
+from gdfit.choices import NesterovRestart
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration
 from gdfit.objective import LeastSquares, Vector
@@ -53,14 +53,6 @@ class HeavyBall(StepPolicy):
         new = theta - self.alpha * grad + self.beta * (theta - state)
         why = f"α = {self.alpha:g} plus momentum β·(θ − θ_prev), β = {self.beta:g}"
         return new, StepInfo(self.alpha, reason=why), theta
-
-
-class NesterovRestart(str, Enum):
-    """When Nesterov's momentum is reset (``--nesterov-restart``)."""
-
-    gradient = "gradient"
-    function = "function"
-    off = "off"
 
 
 class Nesterov(StepPolicy):

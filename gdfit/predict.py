@@ -15,25 +15,17 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
+from gdfit.choices import DEFAULT_PREDICT_NAME, PredictFormat
 from gdfit.errors import DataError, OptionError
 from gdfit.io_chunks import DEFAULT_CHUNK_ROWS, Chunk, TableStream, numeric_columns, open_table
 from gdfit.model import Model
 
-DEFAULT_NAME = "prediction"
+DEFAULT_NAME = DEFAULT_PREDICT_NAME
 RESIDUAL_NAME = "residual"
-
-
-class PredictFormat(str, Enum):
-    """How predicted rows are written."""
-
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,12 @@ problem's statistics follow from the raw ones without touching the rows again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 
+from gdfit.choices import Scale
 from gdfit.errors import DataError
 from gdfit.objective import LeastSquares, Vector
-
-
-class Scale(str, Enum):
-    """How features are scaled for the descent."""
-
-    standard = "standard"
-    none = "none"
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
 
+from gdfit.choices import DEFAULT_STEP, StepName  # noqa: F401  (re-exported)
 from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector
 
@@ -216,31 +216,6 @@ _FAMILY: tuple[type[StepPolicy], ...] = (
     BarzilaiBorwein, TrustRegion, ConjugateGradient, HeavyBall, Nesterov, Adam, AdaGrad, RMSProp,
     DecayingStep)
 STEP_POLICIES: dict[str, type[StepPolicy]] = {cls.name: cls for cls in _FAMILY}
-
-
-class StepName(str, Enum):
-    """The policies' names, as the command line offers them (kept equal to STEP_POLICIES)."""
-
-    exact = "exact"
-    backtracking = "backtracking"
-    fixed = "fixed"
-    norm = "norm"
-    lipschitz = "lipschitz"
-    wolfe = "wolfe"
-    bb = "bb"
-    trust_region = "trust-region"
-    cg = "cg"
-    momentum = "momentum"
-    nesterov = "nesterov"
-    adam = "adam"
-    adagrad = "adagrad"
-    rmsprop = "rmsprop"
-    decay = "decay"
-
-#: The default policy: needs no tuning, never increases the loss, and on this quadratic objective
-#: takes a handful of iterations where steepest descent can take tens of thousands (NIST's Longley:
-#: 9 against 46 146). It is the conjugate-gradient method, labelled as such everywhere.
-DEFAULT_STEP = "cg"
 
 
 #: Every step parameter and the option that sets it, across all policies.

@@ -1,61 +1,95 @@
 """The ``gdfit`` command line: a thin Typer client of the library.
 
-Each command lives in its own module and registers itself on :data:`app`.
+Each command lives in its own module and registers itself on :data:`app`; a new command module
+is added to :data:`COMMAND_MODULES`. ``app`` is built on first use (``from gdfit.cli import app``
+or :func:`get_app`), and the command modules import nothing heavy (numpy, pandas …) at module
+level, so that ``gdfit --help`` and ``gdfit --version`` start fast.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from gdfit import __version__
-from gdfit.cli.common import err, quiet_broken_pipe
 from gdfit.errors import ExitCode
 
-app = typer.Typer(
-    name="gdfit",
-    help="Linear regression by gradient descent: fit y = X·w + b to a CSV file.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode="rich",
-    epilog="[b]Examples[/b]\n\n"
-    "  gdfit fit sample_data/housing.csv\n\n"
-    "  cat data.csv | gdfit fit - --format json | jq .w\n\n"
-    "Run [b]gdfit COMMAND --help[/b] for a command's options.",
-)
+if TYPE_CHECKING:
+    import typer
+
+#: The command modules, each registering its command on :data:`app` when imported.
+COMMAND_MODULES = ("compare", "fit", "predict", "show", "steps_cmd")
+
+_app: typer.Typer | None = None
 
 
 def _version(value: bool) -> None:
     if value:
+        import typer
+
         typer.echo(f"gdfit {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
-def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-) -> None:
-    """Linear regression by gradient descent: fit y = X·w + b to a CSV file."""
+def _build_app() -> typer.Typer:
+    import typer
+
+    built = typer.Typer(
+        name="gdfit",
+        help="Linear regression by gradient descent: fit y = X·w + b to a CSV file.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode="rich",
+        epilog="[b]Examples[/b]\n\n"
+        "  gdfit fit sample_data/housing.csv\n\n"
+        "  cat data.csv | gdfit fit - --format json | jq .w\n\n"
+        "Run [b]gdfit COMMAND --help[/b] for a command's options.",
+    )
+
+    @built.callback()
+    def main_options(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                     help="Print the version and exit."),
+    ) -> None:
+        """Linear regression by gradient descent: fit y = X·w + b to a CSV file."""
+
+    return built
 
 
-# Each command module registers its command on app when imported.
-from gdfit.cli import compare as _compare  # noqa: E402, F401
-from gdfit.cli import fit as _fit  # noqa: E402, F401
-from gdfit.cli import predict as _predict  # noqa: E402, F401
-from gdfit.cli import show as _show  # noqa: E402, F401
-from gdfit.cli import steps_cmd as _steps_cmd  # noqa: E402, F401
+def get_app() -> typer.Typer:
+    """The Typer application with every command registered (built on first use).
+
+    Building it lazily lets ``gdfit --version`` skip Typer and the command modules altogether.
+    """
+    global _app
+    if _app is None:
+        _app = _build_app()
+        import importlib
+
+        for name in COMMAND_MODULES:  # each module does ``from gdfit.cli import app``
+            importlib.import_module(f"gdfit.cli.{name}")
+        globals()["app"] = _app
+    return _app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return get_app()
+    raise AttributeError(f"module 'gdfit.cli' has no attribute {name!r}")
 
 
 def main() -> None:
     """Console-script entry point."""
+    if sys.argv[1:] == ["--version"]:  # answered before Typer and the commands are imported
+        sys.stdout.write(f"gdfit {__version__}\n")
+        return
     try:
-        app()
+        get_app()()
     except Exception as exc:  # a bug: one line unless the user asked for the trace
+        from gdfit.cli.common import err, quiet_broken_pipe
+
         if isinstance(exc, BrokenPipeError):
             quiet_broken_pipe()
         if "--traceback" in sys.argv or os.environ.get("GDFIT_TRACEBACK"):

@@ -9,13 +9,13 @@ import math
 import sys
 from collections.abc import Sequence
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
+from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Scale
 from gdfit.cli import app
 from gdfit.cli.common import (
     OUTPUT,
@@ -53,10 +53,10 @@ from gdfit.cli.views import (
     TraceOption,
     bar_loss_factor,
 )
-from gdfit.compare import CompareRow, parse_steps
 from gdfit.errors import ExitCode
-from gdfit.scaling import Scale
-from gdfit.stopping import StopReason, build_extra_rules
+
+if TYPE_CHECKING:
+    from gdfit.compare import CompareRow
 
 COMPARE_EPILOG = (
     "[b]Examples[/b]\n\n"
@@ -121,8 +121,9 @@ def compare_command(
     The table goes to stdout; progress, notes and plots to stderr.
     """
     from gdfit.cli.output import print_renderable
-    from gdfit.compare import compare
+    from gdfit.compare import compare, parse_steps
     from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
+    from gdfit.stopping import StopReason, build_extra_rules
 
     source = "<stdin>" if path == "-" else path
     with reported_errors(source, traceback):
@@ -219,6 +220,8 @@ def _g(value: float | None, digits: int = 4) -> str:
 def comparison_table(rows: Sequence[CompareRow], source: str, stopping: dict[str, Any],
                      scale: str) -> Table:
     """The ranked comparison as a Rich table."""
+    from gdfit.stopping import StopReason
+
     first = rows[0].result
     title = Text(f"{first.target} ~ {' + '.join(first.features)}")
     title.append(f"   {source}, n = {first.n_obs}", style="dim")

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
+from gdfit.choices import (
+    DEFAULT_GRAD_TOL,
+    DEFAULT_LOSS_TOL,
+    DEFAULT_MAX_ITER,
+    DEFAULT_STEP,
+    BadRows,
+    Engine,
+    Scale,
+    StepName,
+)
 from gdfit.cli import app
 from gdfit.cli.common import (
     DATA,
@@ -59,11 +68,7 @@ from gdfit.cli.views import (
     SeedOption,
     TraceOption,
 )
-from gdfit.engines import BadRows, Engine
 from gdfit.errors import OptionError
-from gdfit.scaling import Scale
-from gdfit.steps import DEFAULT_STEP, StepName, make_step
-from gdfit.stopping import build_extra_rules
 
 if TYPE_CHECKING:
     from gdfit.cli.progress import DescentBar
@@ -265,6 +270,8 @@ def fit_command(
     from gdfit.render_stats import stats_dict, stats_table
     from gdfit.sources import expand_inputs, is_glob
     from gdfit.stats import check_level, summarise
+    from gdfit.steps import make_step
+    from gdfit.stopping import build_extra_rules
 
     # Messages about one input start with its name already; prefix only a lone plain path.
     lone = len(paths) == 1 and not is_glob(paths[0])

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
+from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
+from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
 from gdfit.cli import app
 from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
-from gdfit.io_chunks import DEFAULT_CHUNK_ROWS
-from gdfit.predict import DEFAULT_NAME, PredictFormat
 
 PREDICT_EPILOG = """\
 [b]Examples[/b]

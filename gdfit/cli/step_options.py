@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from gdfit.choices import BBVariant, NesterovRestart, TrustRegionMethod
 from gdfit.cli.common import STEP, STOP
-from gdfit.policies import BBVariant, TrustRegionMethod
-from gdfit.policies_adaptive import NesterovRestart
 
 
 def _step(option: str, text: str, **kw: Any) -> Any:

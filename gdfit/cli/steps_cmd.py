@@ -7,14 +7,17 @@ import inspect
 import io
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
+from gdfit.choices import DEFAULT_STEP
 from gdfit.cli import app
 from gdfit.cli.common import OUTPUT, OutputFormat, out
-from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepPolicy
+
+if TYPE_CHECKING:
+    from gdfit.steps import StepPolicy
 
 
 def _default_text(cls: type[StepPolicy], param: str, default: Any) -> str:
@@ -81,6 +84,8 @@ def steps_command(
     "needs tuning" means a parameter (a step or learning rate) must suit the data's scale;
     the others choose their steps themselves. "mini-batch" says which work with --batch-size.
     """
+    from gdfit.steps import STEP_POLICIES
+
     rows = [policy_info(cls) for cls in STEP_POLICIES.values()]
     if output_format is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")

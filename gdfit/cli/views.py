@@ -15,19 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 
+from gdfit.choices import EXPLAIN_MAX_ITER, Scale
 from gdfit.cli.common import OUTPUT, STEP, err, note
-from gdfit.cli.progress import DescentBar
 from gdfit.errors import OptionError
-from gdfit.explain import EXPLAIN_MAX_ITER
-from gdfit.objective import LeastSquares
-from gdfit.result import FitResult
-from gdfit.scaling import AffineScaling, Scale
-from gdfit.steps import StepPolicy
+
+if TYPE_CHECKING:  # numpy-backed modules load inside the functions: keep --help fast
+    from gdfit.cli.progress import DescentBar
+    from gdfit.result import FitResult
+    from gdfit.steps import StepPolicy
 
 TraceOption = Annotated[str | None, typer.Option(
     "--trace", help="Write every iteration to this CSV file (policy, iteration, loss, "
@@ -112,6 +111,8 @@ class DescentViews:
 
     def bar(self, max_iter: int) -> DescentBar:
         """The progress bar for runs of at most ``max_iter`` iterations (on a terminal only)."""
+        from gdfit.cli.progress import DescentBar
+
         return DescentBar(err, max_iter, enabled=not self.quiet and not self.explain
                           and err.is_terminal,
                           loss_name="batch loss" if self.batch_size else "loss")
@@ -146,6 +147,9 @@ class DescentViews:
             if not self.quiet:
                 note(f"gdfit: wrote {rows} iterations to {self.trace}")
         if self.plot or self.plot_file is not None:
+            import numpy as np
+
+            from gdfit.objective import LeastSquares
             from gdfit.plot import image_plot, series_of, terminal_plot
 
             problem = LeastSquares.from_arrays(np.asarray(X).reshape(len(y), -1), y,
@@ -167,6 +171,11 @@ def bar_loss_factor(X: Any, y: Any, options: dict[str, Any], bar: DescentBar) ->
     """What turns the loss the policy sees into the MSE in y's units (for the bar only)."""
     if not bar.enabled or Scale(options.get("scale", Scale.standard)) is Scale.none:
         return 1.0
+    import numpy as np
+
+    from gdfit.objective import LeastSquares
+    from gdfit.scaling import AffineScaling
+
     problem = LeastSquares.from_arrays(np.asarray(X, dtype=np.float64).reshape(len(y), -1),
                                        np.asarray(y, dtype=np.float64),
                                        intercept=options.get("intercept", True))
