@@ -11,7 +11,7 @@ import numpy as np
 
 from gdfit.objective import LeastSquares, Vector
 from gdfit.steps import StepPolicy
-from gdfit.stopping import Progress, StopReason, StopRule, first_reason
+from gdfit.stopping import Progress, StopReason, StopRule, first_reason, progress_fields
 
 #: A loss this many times the starting loss (or a non-finite one) means the run diverged.
 DIVERGENCE_FACTOR = 1e12
@@ -115,6 +115,12 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     gnorm0 = gnorm
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
                                          _norm(theta), gnorm0, 0.0))
+    # Compute only what the rules read: the exact loss change costs a Hessian-vector product.
+    wanted = progress_fields(rules)
+    want_change = "loss_change" in wanted
+    want_norms = bool({"step_norm", "theta_norm"} & wanted)
+    want_clock = "elapsed" in wanted
+    nan = math.nan
     update = policy.update
     loss_and_grad = problem.loss_and_grad
     loss_change = problem.loss_change
@@ -137,8 +143,12 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                         else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
                 fired = (StopReason.diverged, f"diverged at iteration {k + 1}: the loss {what}")
                 break
-            delta = new_theta - theta
-            change = loss_change(grad, delta)
+            if want_change or want_norms:
+                delta = new_theta - theta
+                change = loss_change(grad, delta) if want_change else nan
+                step_norm = _norm(delta) if want_norms else nan
+            else:
+                change = step_norm = nan
             # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1,
@@ -148,7 +158,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             if callback is not None and (callback_when is None or callback_when(k)):
                 report(iterate())
             fired = first_reason(rules, Progress(
-                k, loss, change, gnorm, _norm(delta), _norm(theta), gnorm0, clock() - start))
+                k, loss, change, gnorm, step_norm, _norm(theta) if want_norms else nan, gnorm0,
+                clock() - start if want_clock else nan))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 from gdfit.errors import OptionError
 
@@ -58,7 +59,14 @@ class Progress:
 
 
 class StopRule(ABC):
-    """A predicate that can end the run."""
+    """A predicate that can end the run.
+
+    ``needs`` names the :class:`Progress` fields beyond iteration, loss and gradient norms that
+    the rule reads (``loss_change``, ``step_norm``, ``theta_norm``, ``elapsed``), so the loop
+    computes only those; None (the default for rules written elsewhere) means all of them.
+    """
+
+    needs: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def check(self, progress: Progress) -> StopReason | None:
@@ -84,6 +92,8 @@ def _tolerance(option: str, value: float) -> float:
 class MaxIter(StopRule):
     """Stop after ``limit`` iterations."""
 
+    needs: ClassVar[frozenset[str] | None] = frozenset()
+
     limit: int
 
     def __post_init__(self) -> None:
@@ -105,6 +115,8 @@ class MaxIter(StopRule):
 class GradTol(StopRule):
     """Stop when ‖∇f(θ)‖₂ ≤ tol."""
 
+    needs: ClassVar[frozenset[str] | None] = frozenset()
+
     tol: float
 
     def __post_init__(self) -> None:
@@ -120,6 +132,8 @@ class GradTol(StopRule):
 @dataclass(frozen=True)
 class LossTol(StopRule):
     """Stop when the last iteration changed the objective by at most tol: |f_k − f_{k−1}| ≤ tol."""
+
+    needs: ClassVar[frozenset[str] | None] = frozenset({"loss_change"})
 
     tol: float
 
@@ -142,6 +156,8 @@ class RelGradTol(StopRule):
     Relative to the starting gradient, so it does not depend on the units of y or x.
     """
 
+    needs: ClassVar[frozenset[str] | None] = frozenset()
+
     tol: float
 
     def __post_init__(self) -> None:
@@ -163,6 +179,8 @@ class RelLossTol(StopRule):
     Relative to the loss while it exceeds 1 and absolute below, in the loss the descent sees
     (under ``--scale standard`` the MSE divided by var(y), i.e. 1 − R² with an intercept).
     """
+
+    needs: ClassVar[frozenset[str] | None] = frozenset({"loss_change"})
 
     tol: float
 
@@ -189,6 +207,8 @@ class ParamTol(StopRule):
     descent runs in (standardised coefficients under ``--scale standard``).
     """
 
+    needs: ClassVar[frozenset[str] | None] = frozenset({"step_norm", "theta_norm"})
+
     tol: float
 
     def __post_init__(self) -> None:
@@ -214,6 +234,8 @@ class Patience(StopRule):
     The rule keeps that state, so it belongs to one run at a time; it starts afresh whenever it
     is shown iteration 0, which is where every run begins.
     """
+
+    needs: ClassVar[frozenset[str] | None] = frozenset()
 
     def __init__(self, patience: int, tol: float = 0.0) -> None:
         if patience < 1:
@@ -247,6 +269,8 @@ class Patience(StopRule):
 class TimeLimit(StopRule):
     """Stop once the run has taken ``seconds`` of wall-clock time (a budget, checked after
     each iteration, so the run ends at most one iteration later)."""
+
+    needs: ClassVar[frozenset[str] | None] = frozenset({"elapsed"})
 
     seconds: float
 
@@ -324,6 +348,16 @@ def build_rules(max_iter: int, grad_tol: float, loss_tol: float, *, rel_grad_tol
     rules.extend(extra_rules)
     rules.append(MaxIter(max_iter))
     return tuple(sorted(rules, key=lambda rule: not rule.is_tolerance))  # stable: keeps order
+
+
+#: Every optional Progress field: what a rule that does not declare ``needs`` gets.
+ALL_PROGRESS_FIELDS = frozenset({"loss_change", "step_norm", "theta_norm", "elapsed"})
+
+
+def progress_fields(rules: Sequence[StopRule]) -> frozenset[str]:
+    """The optional Progress fields that ``rules`` read."""
+    return frozenset().union(*(ALL_PROGRESS_FIELDS if r.needs is None else r.needs
+                               for r in rules))
 
 
 def first_reason(rules: tuple[StopRule, ...], progress: Progress) -> tuple[StopReason, str] | None:

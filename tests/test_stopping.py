@@ -272,3 +272,27 @@ def test_fit_cli_refuses_bad_stop_options(tutorial_csv: Any, args: list[str],
 def test_fit_cli_refuses_a_negative_patience(tutorial_csv: Any) -> None:
     result = runner.invoke(app, ["fit", str(tutorial_csv), "--patience", "-1"])
     assert result.exit_code == 2 and "--patience" in result.stderr
+
+
+def test_loop_computes_only_the_progress_fields_the_rules_read() -> None:
+    from gdfit.stopping import ALL_PROGRESS_FIELDS, GradTol, LossTol, MaxIter, progress_fields
+
+    assert progress_fields((GradTol(1e-12), MaxIter(10))) == frozenset()
+    assert progress_fields((LossTol(1e-9), MaxIter(10))) == {"loss_change"}
+
+    seen: list[gdfit.stopping.Progress] = []
+
+    class Recorder(gdfit.StopRule):  # declares no `needs`: it must get every field
+        def check(self, progress: gdfit.stopping.Progress) -> None:
+            seen.append(progress)
+
+        def explain(self, progress: gdfit.stopping.Progress) -> str:
+            return ""
+
+    assert progress_fields((Recorder(),)) == ALL_PROGRESS_FIELDS
+    X, y = random_problem(2, 50, 2)
+    gdfit.fit(X, y, step="fixed", max_iter=5, extra_rules=(Recorder(),))
+    later = [p for p in seen if p.iteration > 0]
+    assert len(later) == 5
+    assert all(np.isfinite([p.loss_change, p.step_norm, p.theta_norm, p.elapsed]).all()
+               for p in later)
