@@ -316,11 +316,9 @@ def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float 
     from gdfit.stats import (
         EXACT_FIT_ULPS,
         FitStatistics,
-        ParameterStats,
         check_level,
-        f_survival,
-        t_quantile,
-        t_two_sided_p,
+        f_test,
+        parameter_table,
     )
 
     level = check_level(level)
@@ -352,39 +350,18 @@ def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float 
         if exact_fit:
             notes.append("exact fit: the residuals are at rounding level, so the residual "
                          "SD and the standard errors are 0")
-    quantile = t_quantile(0.5 + level / 2, df_res) if df_res > 0 else math.nan
     names = [*result.features, *(["(Intercept)"] if intercept else [])]
-    rows = []
-    for name, est, v in zip(names, map(float, theta), var, strict=True):
-        se = sigma * math.sqrt(max(float(v), 0.0))
-        if math.isnan(se):
-            t = pval = lo = hi = math.nan
-        elif se == 0:
-            t = math.copysign(math.inf, est) if est != 0 else math.nan
-            pval = 0.0 if est != 0 else math.nan
-            lo = hi = est
-        else:
-            t = est / se
-            pval = t_two_sided_p(t, df_res)
-            lo, hi = est - quantile * se, est + quantile * se
-        rows.append(ParameterStats(name, est, se, t, pval, lo, hi))
-    if intercept:
-        rows.insert(0, rows.pop())
+    rows = parameter_table(names, [float(v) for v in theta],
+                           [sigma * math.sqrt(max(float(v), 0.0)) for v in var], df_res, level,
+                           intercept)
     r2 = 1.0 - rss / tss if tss > 0 else math.nan
     adj = (1.0 - (1.0 - r2) * (n - int(intercept)) / df_res) if df_res > 0 else math.nan
-    if df_res > 0 and df_model > 0 and tss > 0:
-        if rss == 0:
-            f_stat, f_p = math.inf, 0.0
-        else:
-            f_stat = ((tss - rss) / df_model) / (rss / df_res)
-            f_p = f_survival(f_stat, df_model, df_res)
-    else:
-        f_stat = f_p = math.nan
+    f_stat, f_p = f_test(rss, tss, df_model, df_res)
     if not result.success:
         notes.append(f"gradient descent stopped short of its tolerance ({result.status}: "
                      f"{result.message}); these statistics describe unconverged estimates")
     return FitStatistics(
-        parameters=tuple(rows), n=n, p=p, intercept=intercept, df_model=df_model,
+        parameters=rows, n=n, p=p, intercept=intercept, df_model=df_model,
         df_residual=df_res, rss=rss, tss=tss, residual_sd=sigma,
         rmse=math.sqrt(rss / n), r2=r2, adj_r2=adj, f_statistic=f_stat, f_p_value=f_p,
         ci_level=level, exact_fit=exact_fit, converged=result.success, status=result.status,

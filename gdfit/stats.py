@@ -22,6 +22,7 @@ residual SD of 0, zero standard errors and infinite t, and the statistics say so
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,41 @@ def f_survival(f: float, dfn: int, dfd: int) -> float:
     return float(fdtrc(dfn, dfd, f))
 
 
+def parameter_table(names: Sequence[str], estimates: Sequence[float],
+                    std_errors: Sequence[float], df_res: int, level: float,
+                    intercept: bool) -> tuple[ParameterStats, ...]:
+    """Per-parameter t, two-sided p and CI at ``level``, in θ order (w…, b) given, intercept
+    first returned. A zero standard error (exact fit) gives t = ±∞, p = 0 and a point interval;
+    a NaN one (n = p) gives NaN throughout."""
+    quantile = t_quantile(0.5 + level / 2, df_res) if df_res > 0 else math.nan
+    rows = []
+    for name, est, se in zip(names, estimates, std_errors, strict=True):
+        if math.isnan(se):
+            t = pval = lo = hi = math.nan
+        elif se == 0:
+            t = math.copysign(math.inf, est) if est != 0 else math.nan
+            pval = 0.0 if est != 0 else math.nan
+            lo = hi = est
+        else:
+            t = est / se
+            pval = t_two_sided_p(t, df_res)
+            lo, hi = est - quantile * se, est + quantile * se
+        rows.append(ParameterStats(name, est, se, t, pval, lo, hi))
+    if intercept:
+        rows.insert(0, rows.pop())
+    return tuple(rows)
+
+
+def f_test(rss: float, tss: float, df_model: int, df_res: int) -> tuple[float, float]:
+    """The overall F statistic ((TSS − RSS)/df_model)/(RSS/df_res) and its p-value."""
+    if not (df_res > 0 and df_model > 0 and tss > 0):
+        return math.nan, math.nan
+    if rss == 0:
+        return math.inf, 0.0
+    f_stat = ((tss - rss) / df_model) / (rss / df_res)
+    return f_stat, f_survival(f_stat, df_model, df_res)
+
+
 def _inverse_r_rows(T: np.ndarray, design: np.ndarray) -> np.ndarray:
     """T·R⁻¹ for the QR factorisation of ``design`` (p × p), by a triangular solve."""
     from scipy.linalg import solve_triangular
@@ -163,40 +199,18 @@ def compute_statistics(basis: Basis, y: np.ndarray, w: np.ndarray, b: float | No
     unit_se = np.sqrt(np.sum(_inverse_r_rows(basis.matrix, basis.design()) ** 2, axis=1))
     estimates = list(map(float, w)) + ([float(b)] if b is not None else [])
     names = list(basis.names) + (["(Intercept)"] if intercept else [])
-    quantile = t_quantile(0.5 + level / 2, df_res) if df_res > 0 else math.nan
-    rows = []
-    for name, est, unit in zip(names, estimates, unit_se, strict=True):
-        se = sigma * float(unit)
-        if math.isnan(se):
-            t = pval = lo = hi = math.nan
-        elif se == 0:
-            t = math.copysign(math.inf, est) if est != 0 else math.nan
-            pval = 0.0 if est != 0 else math.nan
-            lo = hi = est
-        else:
-            t = est / se
-            pval = t_two_sided_p(t, df_res)
-            lo, hi = est - quantile * se, est + quantile * se
-        rows.append(ParameterStats(name, est, se, t, pval, lo, hi))
-    if intercept:
-        rows.insert(0, rows.pop())
+    rows = parameter_table(names, estimates, [sigma * float(u) for u in unit_se], df_res, level,
+                           intercept)
     # (TSS − RSS)/TSS in long double keeps the digits of a small R² (Wampler5: 0.0022).
     r2 = float((tss_ld - rss_ld) / tss_ld) if tss > 0 else math.nan
     adj = (1.0 - (1.0 - r2) * (n - int(intercept)) / df_res) if df_res > 0 else math.nan
-    if df_res > 0 and df_model > 0 and tss > 0:
-        if rss == 0:
-            f_stat, f_p = math.inf, 0.0
-        else:
-            f_stat = ((tss - rss) / df_model) / (rss / df_res)
-            f_p = f_survival(f_stat, df_model, df_res)
-    else:
-        f_stat = f_p = math.nan
+    f_stat, f_p = f_test(rss, tss, df_model, df_res)
     if not converged:
         notes.append(f"gradient descent stopped short of its tolerance ({status}"
                      + (f": {message}" if message else "") + "); these statistics describe "
                      "unconverged estimates")
     return FitStatistics(
-        parameters=tuple(rows), n=n, p=p, intercept=intercept, df_model=df_model,
+        parameters=rows, n=n, p=p, intercept=intercept, df_model=df_model,
         df_residual=df_res, rss=rss, tss=tss, residual_sd=sigma,
         rmse=math.sqrt(rss / n) if n else math.nan, r2=r2, adj_r2=adj, f_statistic=f_stat,
         f_p_value=f_p, ci_level=level, exact_fit=exact_fit, converged=converged,
