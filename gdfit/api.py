@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
-from gdfit.objective import LeastSquares
+from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import (
     fit_quality,
     lstsq_solution,
@@ -20,7 +21,7 @@ from gdfit.reference import (
 )
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import AffineScaling, Scale, check_identifiable
-from gdfit.solver import Iterate, descend
+from gdfit.solver import Descent, Iterate, descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopReason, StopRule, build_rules
 
@@ -32,6 +33,103 @@ def log_spaced(iteration: int) -> bool:
     while iteration % 10 == 0:
         iteration //= 10
     return iteration in (1, 2, 5)
+
+
+@dataclass(frozen=True, eq=False)
+class Setup:
+    """Everything a fitting function decides before it descends (see :func:`prepare`)."""
+
+    raw: LeastSquares
+    scaling: AffineScaling
+    policy: StepPolicy
+    rules: tuple[StopRule, ...]
+    names: tuple[str, ...]
+    scale: Scale
+    grad_tol: float
+
+
+def check_arrays(X: ArrayLike, y: ArrayLike,
+                 features: Sequence[str] | None) -> tuple[Vector, Vector, tuple[str, ...]]:
+    """X as n × d float64 (a 1-D X is one column), y as n, and the feature names."""
+    Xa = np.asarray(X, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if Xa.ndim == 1:
+        Xa = Xa[:, None]
+    names = tuple(features) if features is not None else tuple(f"x{j}" for j in
+                                                                range(Xa.shape[-1]))
+    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
+        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
+                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
+    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
+        raise DataError("the data contain NaN or infinite values")
+    return Xa, ya, names
+
+
+def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | StepPolicy,
+            alpha: float | None, max_iter: int, grad_tol: float, loss_tol: float,
+            scale: Scale | str, every: int | None,
+            extra_rules: Sequence[StopRule]) -> Setup:
+    """Validate the options and build the policy, the rules and the scaling for ``raw``."""
+    names = tuple(features) if features is not None else tuple(
+        f"x{j}" for j in range(raw.n_features))
+    if len(names) != raw.n_features:
+        raise DataError(f"{len(names)} feature names for {raw.n_features} columns")
+    if every is not None and every < 1:
+        raise OptionError(f"--every must be ≥ 1, got {every}")
+    if isinstance(step, str):
+        policy = make_step(step, alpha=alpha)
+    elif alpha is not None:
+        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
+    else:
+        policy = step
+    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
+    check_identifiable(raw, names)
+    return Setup(raw, AffineScaling.for_problem(raw, scale), policy, rules, names, Scale(scale),
+                 grad_tol)
+
+
+def run_descent(setup: Setup, start: Callable[..., Descent], *,
+                callback: Callable[[IterRecord], Any] | None, every: int | None,
+                history: bool, catch_interrupt: bool) -> tuple[Descent, tuple[IterRecord, ...]]:
+    """Descend from θ = 0 in the scaled coordinates and return the run and its history in data
+    units; ``start(θ0, policy, rules, **options)`` runs the loop (:func:`~gdfit.solver.descend`
+    bound to an objective, or the mini-batch loop)."""
+    scaling = setup.scaling
+
+    def to_record(it: Iterate) -> IterRecord:
+        w, b = scaling.to_data(it.theta)
+        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
+                          it.step_size, w, b, it.evaluations, it.reason)
+
+    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
+    when = log_spaced if every is None else (lambda k: k % every == 0)
+    run = start(np.zeros(setup.raw.dim), setup.policy, setup.rules, callback=on_iterate,
+                callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
+    return run, tuple(to_record(it) for it in run.history)
+
+
+def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *, target: str,
+                 loss: float, r2: float, lstsq: tuple[Vector, float | None],
+                 gradient: str = "gradient norm", **fields: Any) -> FitResult:
+    """The :class:`FitResult` of ``run``, its message completed with advice after a divergence
+    or the unmet tolerance after the budget; ``fields`` set further FitResult fields."""
+    w, b = setup.scaling.to_data(run.theta)
+    message = run.message
+    if run.reason is StopReason.diverged:
+        message += "; " + divergence_advice(setup.policy, setup.scale)
+    elif run.reason is StopReason.max_iter and setup.grad_tol > 0:
+        message += (f" before --grad-tol was met ({gradient} {run.grad_norm:.3g} > "
+                    f"{setup.grad_tol:g})")
+    values: dict[str, Any] = dict(
+        w=w, b=b, features=setup.names, target=target, loss=loss,
+        rmse=float(np.sqrt(loss)), r2=r2, n_obs=setup.raw.n, iterations=run.iterations,
+        stop_reason=run.reason, message=message, grad_norm=run.grad_norm,
+        function_evals=run.function_evals, gradient_evals=run.gradient_evals,
+        elapsed=run.elapsed, step=setup.policy.describe(), scale=setup.scale.value,
+        tolerances_active=any(r.is_tolerance for r in setup.rules), lstsq_w=lstsq[0],
+        lstsq_b=lstsq[1], history=history)
+    values.update(fields)
+    return FitResult(**values)
 
 
 def fit(
@@ -98,17 +196,7 @@ def fit(
     >>> round(float(r.w[0]), 9), round(r.b, 9), r.converged
     (2.0, 0.0, True)
     """
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    names = tuple(features) if features is not None else tuple(f"x{j}" for j in
-                                                                range(Xa.shape[-1]))
-    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
-        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
-                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
+    Xa, ya, names = check_arrays(X, y, features)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     result = fit_statistics(raw, features=names, target=target, step=step, alpha=alpha,
                             max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
@@ -143,52 +231,16 @@ def fit_statistics(
     Whether the model has an intercept is ``problem.intercept``. The loss and R² come from the
     statistics, and the reference solution from the standardised normal equations.
     """
-    names = tuple(features) if features is not None else tuple(
-        f"x{j}" for j in range(problem.n_features))
-    if len(names) != problem.n_features:
-        raise DataError(f"{len(names)} feature names for {problem.n_features} columns")
-    if every is not None and every < 1:
-        raise OptionError(f"--every must be ≥ 1, got {every}")
-    if isinstance(step, str):
-        policy = make_step(step, alpha=alpha)
-    elif alpha is not None:
-        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
-    else:
-        policy = step
-    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
-    check_identifiable(problem, names)
-    scaling = AffineScaling.for_problem(problem, scale)
-    scaled = scaling.transform(problem)
-
-    def to_record(it: Iterate) -> IterRecord:
-        w, b = scaling.to_data(it.theta)
-        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
-                          it.step_size, w, b, it.evaluations, it.reason)
-
-    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
-    when = log_spaced if every is None else (lambda k: k % every == 0)
-    run = descend(scaled, np.zeros(scaled.dim), policy, rules, callback=on_iterate,
-                  callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
-
-    w, b = scaling.to_data(run.theta)
-    mse = run.loss * scaling.loss_factor
-    ref_w, ref_b = normal_equations_solution(problem)
-    message = run.message
-    if run.reason is StopReason.diverged:
-        message += "; " + divergence_advice(policy, Scale(scale))
-    elif run.reason is StopReason.max_iter and grad_tol > 0:
-        message += (f" before --grad-tol was met (gradient norm {run.grad_norm:.3g} > "
-                    f"{grad_tol:g})")
-    return FitResult(
-        w=w, b=b, features=names, target=target, loss=mse, rmse=float(np.sqrt(mse)),
-        r2=statistics_quality(problem, mse), n_obs=problem.n, iterations=run.iterations,
-        stop_reason=run.reason, message=message, grad_norm=run.grad_norm,
-        function_evals=run.function_evals, gradient_evals=run.gradient_evals,
-        elapsed=run.elapsed, step=policy.describe(), scale=Scale(scale).value,
-        tolerances_active=any(r.is_tolerance for r in rules), lstsq_w=ref_w, lstsq_b=ref_b,
-        history=tuple(to_record(it) for it in run.history),
-    )
-
+    setup = prepare(problem, features, step=step, alpha=alpha, max_iter=max_iter,
+                    grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, every=every,
+                    extra_rules=extra_rules)
+    scaled = setup.scaling.transform(problem)
+    run, records = run_descent(setup, partial(descend, scaled), callback=callback, every=every,
+                               history=history, catch_interrupt=catch_interrupt)
+    mse = run.loss * setup.scaling.loss_factor
+    return build_result(setup, run, records, target=target, loss=mse,
+                        r2=statistics_quality(problem, mse),
+                        lstsq=normal_equations_solution(problem))
 
 def divergence_advice(policy: StepPolicy, scale: Scale) -> str:
     """What to try after a run diverged."""

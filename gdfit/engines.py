@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,19 +32,21 @@ from gdfit.api import (
     DEFAULT_GRAD_TOL,
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
-    divergence_advice,
+    build_result,
+    check_arrays,
     fit_statistics,
-    log_spaced,
+    prepare,
+    run_descent,
 )
 from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import fit_quality, lstsq_solution
 from gdfit.result import FitResult, IterRecord
-from gdfit.scaling import AffineScaling, Scale, check_identifiable
-from gdfit.solver import Iterate, descend
-from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
-from gdfit.stopping import StopReason, StopRule, build_rules
+from gdfit.scaling import Scale
+from gdfit.solver import descend
+from gdfit.steps import DEFAULT_STEP, StepPolicy
+from gdfit.stopping import StopReason, StopRule
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -229,59 +232,20 @@ def fit_rows(
     coordinates and from the same start as :func:`gdfit.fit_statistics`, so the two engines'
     iterates agree to rounding.
     """
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    names = tuple(features) if features is not None else tuple(
-        f"x{j}" for j in range(Xa.shape[-1]))
-    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
-        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
-                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
-    if every is not None and every < 1:
-        raise OptionError(f"--every must be ≥ 1, got {every}")
-    if isinstance(step, str):
-        policy = make_step(step, alpha=alpha)
-    elif alpha is not None:
-        raise OptionError("pass alpha to the step policy's constructor, not to fit_rows()")
-    else:
-        policy = step
-    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
+    Xa, ya, names = check_arrays(X, y, features)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
-    check_identifiable(raw, names)
-    scaling = AffineScaling.for_problem(raw, scale)
-    Z = (Xa - scaling.x_shift) / scaling.x_scale
-    u = (ya - scaling.y_shift) / scaling.y_scale
-    problem = RowsLeastSquares.from_rows(Z, u, intercept=intercept)
-
-    def to_record(it: Iterate) -> IterRecord:
-        w, b = scaling.to_data(it.theta)
-        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
-                          it.step_size, w, b, it.evaluations, it.reason)
-
-    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
-    when = log_spaced if every is None else (lambda k: k % every == 0)
-    run = descend(problem, np.zeros(problem.dim), policy, rules, callback=on_iterate,
-                  callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
+    setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)
+    scaling = setup.scaling
+    problem = RowsLeastSquares.from_rows((Xa - scaling.x_shift) / scaling.x_scale,
+                                         (ya - scaling.y_shift) / scaling.y_scale,
+                                         intercept=intercept)
+    run, records = run_descent(setup, partial(descend, problem), callback=callback, every=every,
+                               history=history, catch_interrupt=catch_interrupt)
     w, b = scaling.to_data(run.theta)
     mse, r2 = fit_quality(Xa, ya, w, b)
-    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
-    message = run.message
-    if run.reason is StopReason.diverged:
-        message += "; " + divergence_advice(policy, Scale(scale))
-    elif run.reason is StopReason.max_iter and grad_tol > 0:
-        message += (f" before --grad-tol was met (gradient norm {run.grad_norm:.3g} > "
-                    f"{grad_tol:g})")
-    return FitResult(
-        w=w, b=b, features=names, target=target, loss=mse, rmse=math.sqrt(mse), r2=r2,
-        n_obs=raw.n, iterations=run.iterations, stop_reason=run.reason, message=message,
-        grad_norm=run.grad_norm, function_evals=run.function_evals,
-        gradient_evals=run.gradient_evals, elapsed=run.elapsed, step=policy.describe(),
-        scale=Scale(scale).value, tolerances_active=any(r.is_tolerance for r in rules),
-        lstsq_w=ref_w, lstsq_b=ref_b, history=tuple(to_record(it) for it in run.history),
-        engine="rows")
+    return build_result(setup, run, records, target=target, loss=mse, r2=r2,
+                        lstsq=lstsq_solution(Xa, ya, raw), engine="rows")
 
 
 def fit_interrupted_read(moments: Any, info: StreamInfo, *, intercept: bool,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -30,18 +31,20 @@ from gdfit.api import (
     DEFAULT_GRAD_TOL,
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
-    divergence_advice,
-    log_spaced,
+    build_result,
+    check_arrays,
+    prepare,
+    run_descent,
 )
 from gdfit.api import fit as full_batch_fit
-from gdfit.errors import DataError, OptionError
+from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
 from gdfit.result import FitResult, IterRecord
-from gdfit.scaling import AffineScaling, Scale, check_identifiable
+from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate
-from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepPolicy, make_step
-from gdfit.stopping import Progress, StopReason, StopRule, build_rules, first_reason
+from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepPolicy
+from gdfit.stopping import Progress, StopReason, StopRule, first_reason
 
 
 class MiniBatches:
@@ -275,65 +278,24 @@ def fit_minibatch(
         raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
     if batch_size is None or Xa.ndim != 2 or batch_size >= Xa.shape[0]:
         return full_batch_fit(Xa, ya, **common)
-    names = tuple(features) if features is not None else tuple(
-        f"x{j}" for j in range(Xa.shape[1]))
-    if ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
-        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
-                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
-    if every is not None and every < 1:
-        raise OptionError(f"--every must be ≥ 1, got {every}")
-    policy = make_step(step, alpha=alpha) if isinstance(step, str) else step
-    if not isinstance(step, str) and alpha is not None:
-        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
-    check_stochastic(policy)
-    rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
+    Xa, ya, names = check_arrays(Xa, ya, features)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
-    check_identifiable(raw, names)
-    scaling = AffineScaling.for_problem(raw, scale)
-    full = scaling.transform(raw)
+    setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)
+    check_stochastic(setup.policy)
+    scaling = setup.scaling
     batches = MiniBatches((Xa - scaling.x_shift) / scaling.x_scale,
                           (ya - scaling.y_shift) / scaling.y_scale, intercept=intercept,
                           batch_size=batch_size, seed=seed)
-
-    def to_record(it: Iterate) -> IterRecord:
-        w, b = scaling.to_data(it.theta)
-        return IterRecord(it.iteration, it.loss * scaling.loss_factor, it.grad_norm,
-                          it.step_size, w, b, it.evaluations, it.reason)
-
-    on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
-    when = log_spaced if every is None else (lambda k: k % every == 0)
-    run = descend_minibatch(full, batches, np.zeros(full.dim), policy, rules,
-                            callback=on_iterate, callback_when=when, keep_history=history,
-                            catch_interrupt=catch_interrupt)
-    return _result(run, raw, scaling, policy, Scale(scale), names, target, Xa, ya, rules,
-                   grad_tol, batches, to_record)
-
-
-def _result(run: Descent, raw: LeastSquares, scaling: AffineScaling, policy: StepPolicy,
-            scale: Scale, names: tuple[str, ...], target: str, X: Vector, y: Vector,
-            rules: tuple[StopRule, ...], grad_tol: float, batches: MiniBatches,
-            to_record: Callable[[Iterate], IterRecord]) -> FitResult:
+    run, records = run_descent(setup, partial(descend_minibatch, scaling.transform(raw), batches),
+                               callback=callback, every=every, history=history,
+                               catch_interrupt=catch_interrupt)
     w, b = scaling.to_data(run.theta)
-    mse, r2 = fit_quality(X, y, w, b)
+    mse, r2 = fit_quality(Xa, ya, w, b)
     if not math.isfinite(mse):
         mse = run.loss * scaling.loss_factor
         r2 = statistics_quality(raw, mse)
-    ref_w, ref_b = lstsq_solution(X, y, raw)
-    message = run.message
-    if run.reason is StopReason.diverged:
-        message += "; " + divergence_advice(policy, scale)
-    elif run.reason is StopReason.max_iter and grad_tol > 0:
-        message += (f" before --grad-tol was met (full-data gradient norm {run.grad_norm:.3g} "
-                    f"> {grad_tol:g})")
-    return FitResult(
-        w=w, b=b, features=names, target=target, loss=mse, rmse=float(np.sqrt(mse)), r2=r2,
-        n_obs=raw.n, iterations=run.iterations, stop_reason=run.reason, message=message,
-        grad_norm=run.grad_norm, function_evals=run.function_evals,
-        gradient_evals=run.gradient_evals, elapsed=run.elapsed,
-        step=f"{policy.describe()} on batches of {batches.batch_size}", scale=scale.value,
-        tolerances_active=any(r.is_tolerance for r in rules), lstsq_w=ref_w, lstsq_b=ref_b,
-        history=tuple(to_record(it) for it in run.history),
-        epochs=-(-run.iterations // batches.batches_per_epoch),
-    )
+    return build_result(setup, run, records, target=target, loss=mse, r2=r2,
+                        lstsq=lstsq_solution(Xa, ya, raw), gradient="full-data gradient norm",
+                        step=f"{setup.policy.describe()} on batches of {batches.batch_size}",
+                        epochs=-(-run.iterations // batches.batches_per_epoch))
