@@ -205,7 +205,7 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             change = full.loss_change(grad, delta)
             theta, loss, grad, gnorm = new_theta, new_loss, new_grad, new_gnorm
             current = Iterate(k, loss, gnorm, info.step_size, theta, grad, info.evaluations,
-                              info.reason)
+                              str(info.reason))
             if keep_history:
                 history.append(current)
             if callback is not None and (callback_when is None or callback_when(k)):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gdfit.objective import LeastSquares, Vector
-from gdfit.steps import StepPolicy
+from gdfit.steps import StepPolicy, Why
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason, progress_fields
 
 #: A loss this many times the starting loss (or a non-finite one) means the run diverged.
@@ -52,7 +52,7 @@ def _norm(v: Vector) -> float:
     if v.shape[0] == 2:
         a, b = v.tolist()
         return math.sqrt(a * a + b * b)
-    return math.sqrt(float(v @ v))
+    return math.sqrt(np.dot(v, v))
 
 
 def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
@@ -95,10 +95,10 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     # to what the stopping rules need: an Iterate is built only for the callback, the history
     # and the end (``last`` holds its fields), and bound methods are looked up once.
     k = 0
-    last: tuple[float, int, str] = (math.nan, 0, "")  # step size, evaluations, reason
+    last: tuple[float, int, str | Why] = (math.nan, 0, "")  # step size, evaluations, reason
 
     def iterate() -> Iterate:
-        return Iterate(k, loss, gnorm, last[0], theta, grad, last[1], last[2])
+        return Iterate(k, loss, gnorm, last[0], theta, grad, last[1], str(last[2]))
 
     history: list[Iterate] = [iterate()] if keep_history else []
     loss0 = loss
@@ -126,6 +126,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     loss_change = problem.loss_change
     clock = time.perf_counter
     isfinite = math.isfinite
+    checks = tuple((rule, rule.check) for rule in rules)
     try:
         while fired is None:
             new_theta, info, state = update(problem, theta, loss, grad, state)
@@ -157,9 +158,14 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):
                 report(iterate())
-            fired = first_reason(rules, Progress(
-                k, loss, change, gnorm, step_norm, _norm(theta) if want_norms else nan, gnorm0,
-                clock() - start if want_clock else nan))
+            progress = Progress(k, loss, change, gnorm, step_norm,
+                                _norm(theta) if want_norms else nan, gnorm0,
+                                clock() - start if want_clock else nan)
+            for rule, check in checks:  # first_reason, inlined: this runs every iteration
+                why = check(progress)
+                if why is not None:
+                    fired = (why, rule.explain(progress))
+                    break
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise

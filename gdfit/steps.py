@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -20,9 +19,34 @@ from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector
 
 
-@dataclass(frozen=True)
-class StepInfo:
-    """What a policy did in one iteration.
+class Why:
+    """A step's reason, formatted only when it is read: ``Why("α = {:g}", alpha)``.
+
+    Most iterations are never shown, and formatting numbers costs more than the rest of an
+    iteration on the statistics.
+    """
+
+    __slots__ = ("template", "values")
+
+    def __init__(self, template: str, *values: object) -> None:
+        self.template = template
+        self.values = values
+
+    def __str__(self) -> str:
+        return self.template.format(*self.values)
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other) if isinstance(other, (str, Why)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+class StepInfo(NamedTuple):
+    """What a policy did in one iteration (a named tuple: one is made per iteration).
 
     Attributes
     ----------
@@ -32,14 +56,14 @@ class StepInfo:
         Objective evaluations spent choosing α (trial points of a line search).
     failed : bool
         True when a line search found no acceptable step.
-    reason : str
-        Why this α, in words (shown by the explain output).
+    reason : str or Why
+        Why this α, in words (shown by the explain output); ``str(reason)`` reads it.
     """
 
     step_size: float
     evaluations: int = 0
     failed: bool = False
-    reason: str = ""
+    reason: str | Why = ""
 
 
 class StepPolicy(ABC):
@@ -101,7 +125,7 @@ class FixedStep(StepPolicy):
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
-        return theta - self.alpha * grad, StepInfo(self.alpha, reason="constant α"), state
+        return theta - self.alpha * grad, StepInfo(self.alpha, 0, False, "constant α"), state
 
 
 class NormalizedStep(StepPolicy):
@@ -123,10 +147,10 @@ class NormalizedStep(StepPolicy):
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
-        gnorm = float(np.sqrt(grad @ grad))
+        gnorm = math.sqrt(np.dot(grad, grad))
         size = self.alpha / gnorm if gnorm > 0 else 0.0
-        why = f"α/‖∇f‖ = {self.alpha:g}/{gnorm:.6g}"
-        return theta - size * grad, StepInfo(size, reason=why), state
+        why = Why("α/‖∇f‖ = {:g}/{:.6g}", self.alpha, gnorm)
+        return theta - size * grad, StepInfo(size, 0, False, why), state
 
 
 class Backtracking(StepPolicy):
@@ -185,13 +209,13 @@ class ExactLineSearch(StepPolicy):
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
-        gg = float(grad @ grad)
-        curvature = float(grad @ problem.hvp(grad))
+        gg = float(np.dot(grad, grad))
+        curvature = float(np.dot(grad, problem.hvp(grad)))
         if gg == 0.0 or curvature <= 0.0:
             return theta, StepInfo(0.0, reason="zero gradient or curvature: nothing to do"), state
         alpha = gg / curvature
-        why = f"α = ‖∇f‖²/∇fᵀH∇f = {gg:.6g}/{curvature:.6g}"
-        return theta - alpha * grad, StepInfo(alpha, reason=why), state
+        why = Why("α = ‖∇f‖²/∇fᵀH∇f = {:.6g}/{:.6g}", gg, curvature)
+        return theta - alpha * grad, StepInfo(alpha, 0, False, why), state
 
 
 # The rest of the family lives in its own modules, which import the base classes above.

@@ -51,6 +51,46 @@ def test_gradient_is_the_tutorials_formula() -> None:
                                [-2 * np.mean(r * X), -2 * np.mean(r)], rtol=1e-14)
 
 
+def centred_formulas(p: LeastSquares, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """f, ∇f and H·θ written out as the module docstring states them."""
+    d = p.n_features
+    w, b = theta[:d], (theta[d] if p.intercept else 0.0)
+    delta = p.y_mean - p.x_mean @ w - b
+    loss = p.yty - 2 * p.xty @ w + w @ p.gram @ w + delta**2
+    gw = 2 * (p.gram @ w - p.xty) - 2 * delta * p.x_mean
+    m = p.x_mean @ w + b
+    hw = 2 * (p.gram @ w + m * p.x_mean)
+    if not p.intercept:
+        return loss, gw, hw
+    return loss, np.append(gw, -2 * delta), np.append(hw, 2 * m)
+
+
+@settings(max_examples=60, deadline=None)
+@given(d=st.integers(2, 10), intercept=st.booleans(), centred=st.booleans(),
+       offset=st.sampled_from([0.0, 1.0, 1e3]), seed=st.integers(0, 2**32 - 1))
+def test_stacked_evaluation_is_the_centred_formulas(d: int, intercept: bool, centred: bool,
+                                                     offset: float, seed: int) -> None:
+    # With d ≥ 2 one stacked product gives f, ∇f and H·v; it must agree with the formulas
+    # term by term, including x̄ = 0 exactly (standardised data), where a term is skipped.
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(30, d)) + offset
+    if centred:
+        X -= X.mean(axis=0)
+    y = X @ rng.normal(size=d) + rng.normal(size=30) + offset
+    problem = LeastSquares.from_arrays(X, y, intercept=intercept)
+    if centred:
+        problem = LeastSquares(problem.n, np.zeros(d), problem.y_mean, problem.gram,
+                               problem.xty, problem.yty, intercept)
+    theta = rng.normal(size=problem.dim)
+    loss, grad, hv = centred_formulas(problem, theta)
+    scale = max(abs(loss), problem.yty, 1.0)
+    got_loss, got_grad = problem.loss_and_grad(theta)
+    assert got_loss == pytest.approx(loss, rel=1e-12, abs=1e-13 * scale)
+    gscale = float(np.abs(grad).max()) + float(np.abs(problem.gram).max()) * (1 + offset**2)
+    np.testing.assert_allclose(got_grad, grad, rtol=1e-12, atol=1e-13 * gscale)
+    np.testing.assert_allclose(problem.hvp(theta), hv, rtol=1e-12, atol=1e-13 * gscale)
+
+
 @pytest.mark.parametrize("intercept", [True, False])
 def test_hessian_vector_product_and_loss_change(intercept: bool,
                                                 rng: np.random.Generator) -> None:

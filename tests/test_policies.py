@@ -21,7 +21,7 @@ from gdfit.linesearch import power_iteration, scalar_search_wolfe
 from gdfit.objective import LeastSquares
 from gdfit.scaling import AffineScaling
 from gdfit.solver import descend
-from gdfit.steps import STEP_POLICIES, StepName, StepPolicy, make_step
+from gdfit.steps import STEP_POLICIES, StepName, StepPolicy, Why, make_step
 from gdfit.stopping import StopReason, build_extra_rules, build_rules
 
 runner = CliRunner()
@@ -558,3 +558,16 @@ def test_bb_safeguard_keeps_the_loss_below_its_recent_maximum() -> None:
     for k in range(1, len(losses)):
         recent = max(losses[max(0, k - policy.memory):k])
         assert losses[k] <= recent * (1 + 1e-12)
+
+
+def test_step_reasons_are_formatted_when_read() -> None:
+    # Reasons are kept as a template and numbers (Why) and formatted only when shown.
+    problem = LeastSquares.from_arrays(np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0]))
+    theta = np.zeros(2)
+    loss, grad = problem.loss_and_grad(theta)
+    _, info, _ = make_step("norm", alpha=0.1).update(problem, theta, loss, grad, None)
+    gnorm = float(np.linalg.norm(grad))
+    assert isinstance(info.reason, Why)
+    assert str(info.reason) == f"α/‖∇f‖ = 0.1/{gnorm:.6g}"
+    assert info.reason == f"α/‖∇f‖ = 0.1/{gnorm:.6g}"
+    assert info.step_size == pytest.approx(0.1 / gnorm)
