@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,28 @@ def test_choices_are_the_modules_own() -> None:
     assert policies.TrustRegionMethod is choices.TrustRegionMethod
     assert policies_adaptive.NesterovRestart is choices.NesterovRestart
     assert predict.PredictFormat is choices.PredictFormat
+
+
+def test_a_command_builds_only_its_own_module(tmp_path: Path) -> None:
+    # `gdfit fit …` registers the fit command alone; the other commands' modules stay unloaded.
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n2,4\n3,6\n")
+    code = ("import sys, contextlib, io\n"
+            f"sys.argv = ['gdfit', 'fit', {str(data)!r}, '--quiet', '--format', 'json']\n"
+            "from gdfit.cli import main, COMMANDS\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+            "    try:\n        main()\n    except SystemExit as exc:\n        assert not exc.code\n"
+            "assert '\"w\"' in buf.getvalue()\n"
+            "print([m for m in COMMANDS.values()\n"
+            "       if m != 'fit' and f'gdfit.cli.{m}' in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_every_command_module_is_listed() -> None:
+    from gdfit.cli import COMMANDS, get_app
+
+    app = get_app()
+    names = {c.name for c in app.registered_commands}
+    assert names == set(COMMANDS)

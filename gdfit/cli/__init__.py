@@ -18,8 +18,10 @@ from gdfit.errors import ExitCode
 if TYPE_CHECKING:
     import typer
 
-#: The command modules, each registering its command on :data:`app` when imported.
-COMMAND_MODULES = ("compare", "fit", "predict", "show", "steps_cmd")
+#: Each command and the module that registers it on :data:`app` when imported.
+COMMANDS = {"compare": "compare", "fit": "fit", "predict": "predict", "show": "show",
+            "steps": "steps_cmd"}
+COMMAND_MODULES = tuple(COMMANDS.values())
 
 _app: typer.Typer | None = None
 
@@ -80,13 +82,28 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(f"module 'gdfit.cli' has no attribute {name!r}")
 
 
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The application for this command line: when it names a command, with that command
+    alone (the others' modules and option tables are not built; ``gdfit --help`` and an
+    unknown command get the whole application)."""
+    global _app
+    module = COMMANDS.get(argv[1]) if len(argv) > 1 else None
+    if module is None or _app is not None or f"gdfit.cli.{module}" in sys.modules:
+        return get_app()
+    import importlib
+
+    _app = _build_app()
+    importlib.import_module(f"gdfit.cli.{module}")  # registers its command on _app
+    return _app
+
+
 def main() -> None:
     """Console-script entry point."""
     if sys.argv[1:] == ["--version"]:  # answered before Typer and the commands are imported
         sys.stdout.write(f"gdfit {__version__}\n")
         return
     try:
-        get_app()()
+        _app_for(sys.argv)()
     except Exception as exc:  # a bug: one line unless the user asked for the trace
         from gdfit.cli.common import err, quiet_broken_pipe
 
