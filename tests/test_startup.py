@@ -97,3 +97,38 @@ def test_every_command_module_is_listed() -> None:
     app = get_app()
     names = {c.name for c in app.registered_commands}
     assert names == set(COMMANDS)
+
+
+def test_overview_matches_typers_help() -> None:
+    # `gdfit --help` is drawn without Typer; it must say what Typer's help would.
+    import typer.main
+
+    from gdfit.cli import COMMAND_HELP, get_app
+    from gdfit.cli.overview import OPTIONS, print_overview
+
+    app = get_app()
+    assert {c.name: c.short_help for c in app.registered_commands} == COMMAND_HELP
+    group = typer.main.get_command(app)
+    ctx = group.make_context("gdfit", [], resilient_parsing=True)
+    typer_options = {opt for param in group.get_params(ctx)
+                     for opt in param.opts + param.secondary_opts}
+    ours = {opt for long, short, _ in OPTIONS for opt in (long, short) if opt}
+    assert ours == typer_options
+    import io
+
+    buf = io.StringIO()
+    print_overview(buf)
+    text = buf.getvalue()
+    for name in COMMAND_HELP:
+        assert f"│ {name}" in text
+
+
+def test_top_level_help_skips_typer() -> None:
+    code = ("import sys, contextlib, io\nsys.argv = ['gdfit', '--help']\n"
+            "from gdfit.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as buf:\n    main()\n"
+            "assert 'Usage: gdfit' in buf.getvalue()\n"
+            "print('typer' in sys.modules, 'gdfit.cli.fit' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "False False"

@@ -23,6 +23,18 @@ COMMANDS = {"compare": "compare", "fit": "fit", "predict": "predict", "show": "s
             "steps": "steps_cmd"}
 COMMAND_MODULES = tuple(COMMANDS.values())
 
+#: Each command's one-line help, for Typer and for the overview (gdfit.cli.overview), which
+#: prints ``gdfit --help`` without importing the command modules.
+COMMAND_HELP = {
+    "compare": "Run several step policies on the same data and stopping rules and rank them "
+               "by iterations to converge.",
+    "fit": "Fit y = X·w + b by gradient descent and print w, b and how the run went.",
+    "predict": "Predict y for every row of a file with a saved model.",
+    "show": "Print a saved model: its coefficients, how the fit went, and the training data.",
+    "steps": "List every step policy: its formula, options with defaults, whether it needs "
+             "tuning.",
+}
+
 _app: typer.Typer | None = None
 
 
@@ -37,17 +49,17 @@ def _version(value: bool) -> None:
 def _build_app() -> typer.Typer:
     import typer
 
+    from gdfit.cli.overview import EXAMPLES, SUMMARY
+
     built = typer.Typer(
         name="gdfit",
-        help="Linear regression by gradient descent: fit y = X·w + b to a CSV file.",
+        help=SUMMARY,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         rich_markup_mode="rich",
-        epilog="[b]Examples[/b]\n\n"
-        "  gdfit fit sample_data/housing.csv\n\n"
-        "  cat data.csv | gdfit fit - --format json | jq .w\n\n"
-        "Run [b]gdfit COMMAND --help[/b] for a command's options.",
+        epilog="[b]Examples[/b]\n\n" + "".join(f"  {line}\n\n" for line in EXAMPLES)
+        + "Run [b]gdfit COMMAND --help[/b] for a command's options.",
     )
 
     @built.callback()
@@ -99,8 +111,14 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point."""
-    if sys.argv[1:] == ["--version"]:  # answered before Typer and the commands are imported
+    # Answered before Typer and the commands are imported:
+    if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"gdfit {__version__}\n")
+        return
+    if sys.argv[1:] in (["--help"], ["-h"]):
+        from gdfit.cli.overview import print_overview
+
+        print_overview()
         return
     try:
         _app_for(sys.argv)()

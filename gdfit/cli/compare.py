@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Scale
-from gdfit.cli import app
+from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import (
     OUTPUT,
     STEP,
@@ -80,7 +80,7 @@ class CompareFormat(str, Enum):
     csv = "csv"
 
 
-@app.command("compare", epilog=COMPARE_EPILOG)
+@app.command("compare", short_help=COMMAND_HELP["compare"], epilog=COMPARE_EPILOG)
 def compare_command(
     path: Annotated[str, typer.Argument(help="CSV file to fit, or - for standard input.",
                                         show_default=False, metavar="PATH")],

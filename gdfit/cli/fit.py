@@ -19,7 +19,7 @@ from gdfit.choices import (
     Scale,
     StepName,
 )
-from gdfit.cli import app
+from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import (
     DATA,
     OUTPUT,
@@ -107,7 +107,7 @@ tolerance was met, 4 diverged, 130 interrupted.
 """
 
 
-@app.command("fit", epilog=FIT_EPILOG)
+@app.command("fit", short_help=COMMAND_HELP["fit"], epilog=FIT_EPILOG)
 def fit_command(
     paths: Annotated[list[str], typer.Argument(
         help="CSV file(s) to fit (.gz/.zst compressed, or Parquet, with --engine gram), quoted "

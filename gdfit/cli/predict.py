@@ -8,7 +8,7 @@ import typer
 
 from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
 from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
-from gdfit.cli import app
+from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
 
 PREDICT_EPILOG = """\
@@ -24,7 +24,7 @@ a model written by a newer gdfit), 2 usage error, 130 interrupted.
 """
 
 
-@app.command("predict", epilog=PREDICT_EPILOG)
+@app.command("predict", short_help=COMMAND_HELP["predict"], epilog=PREDICT_EPILOG)
 def predict_command(
     model_path: Annotated[str, typer.Argument(
         metavar="MODEL", help="Model file written by gdfit fit --save.", show_default=False)],

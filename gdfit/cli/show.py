@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gdfit.cli import app
+from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import OUTPUT, OutputFormat, reported_errors
 
 SHOW_EPILOG = """\
@@ -18,7 +18,7 @@ SHOW_EPILOG = """\
 """
 
 
-@app.command("show", epilog=SHOW_EPILOG)
+@app.command("show", short_help=COMMAND_HELP["show"], epilog=SHOW_EPILOG)
 def show_command(
     model_path: Annotated[str, typer.Argument(
         metavar="MODEL", help="Model file written by gdfit fit --save.", show_default=False)],

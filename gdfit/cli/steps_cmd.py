@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from gdfit.choices import DEFAULT_STEP
-from gdfit.cli import app
+from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import OUTPUT, OutputFormat, out
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def steps_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-@app.command("steps")
+@app.command("steps", short_help=COMMAND_HELP["steps"])
 def steps_command(
     output_format: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="table for people; json, jsonl or csv for programs.",

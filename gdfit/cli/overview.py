@@ -1,0 +1,67 @@
+"""``gdfit --help``: the list of commands, drawn with Rich alone.
+
+Typer's help renderer imports Rich's Markdown and Syntax support (markdown-it, Pygments) and
+builds every command's option table, which takes longer than the rest of the help. The overview
+needs none of that: it is drawn here from :data:`gdfit.cli.COMMANDS` in the same layout. A test
+checks that it names exactly the commands Typer knows, with their help lines. ``gdfit COMMAND
+--help`` is Typer's own.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+#: What ``gdfit`` is, as the overview and Typer's help say it.
+SUMMARY = "Linear regression by gradient descent: fit y = X·w + b to a CSV file."
+
+#: The options of ``gdfit`` itself (Typer adds the completion ones).
+OPTIONS = (
+    ("--version", "", "Print the version and exit."),
+    ("--install-completion", "", "Install completion for the current shell."),
+    ("--show-completion", "", "Show completion for the current shell, to copy it or customize "
+                              "the installation."),
+    ("--help", "-h", "Show this message and exit."),
+)
+
+EXAMPLES = ("gdfit fit sample_data/housing.csv",
+            "cat data.csv | gdfit fit - --format json | jq .w")
+
+
+def print_overview(file: TextIO | None = None) -> None:
+    """Print the usage line, the options and the commands with their help lines."""
+    from rich import box
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from gdfit.cli import COMMAND_HELP
+
+    console = Console(file=file, highlight=False)
+
+    def panel(title: str, rows: list[tuple[str, ...]]) -> Panel:
+        grid = Table.grid(padding=(0, 2))
+        for _ in rows[0]:
+            grid.add_column(no_wrap=True)
+        grid.columns[-1].no_wrap = False
+        grid.columns[0].style = "bold cyan"
+        if len(rows[0]) == 3:
+            grid.columns[1].style = "bold green"
+        for row in rows:
+            grid.add_row(*row)
+        return Panel(grid, title=title, title_align="left", border_style="dim", box=box.ROUNDED)
+
+    console.print()
+    console.print(" [b]Usage:[/b] gdfit [OPTIONS] COMMAND [ARGS]...")
+    console.print()
+    console.print(f" {SUMMARY}")
+    console.print()
+    console.print(panel("Options", list(OPTIONS)))
+    console.print(panel("Commands", list(COMMAND_HELP.items())))
+    console.print()
+    console.print(" [b]Examples[/b]")
+    console.print()
+    for line in EXAMPLES:
+        console.print(f"   {line}", markup=False)
+        console.print()
+    console.print(" Run [b]gdfit COMMAND --help[/b] for a command's options.")
+    console.print()
