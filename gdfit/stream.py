@@ -468,23 +468,16 @@ class _Bytes:
     def blocks(self, start: int, size: int) -> Iterator[tuple[int, Any]]:
         """(offset, bytes) blocks of whole lines from byte ``start`` to the end."""
         if self._fd is not None:
-            # Each block is read afresh at its offset and cut after its last newline; the cut
-            # tail is read again with the next block. Blocks are freed once parsed, so the
-            # memory in use is that of the blocks in flight, whatever the file's size.
-            while True:
-                data = self._pread(start, size)
-                if not data:
-                    return
-                cut = data.rfind(b"\n") + 1
-                if len(data) < size:  # the end of the file
-                    cut = len(data)
-                while cut == 0:  # a line longer than a block
-                    more = self._pread(start + len(data), size)
-                    data += more
-                    cut = len(data) if not more else data.rfind(b"\n") + 1
-                self.raw_done = start + cut
-                yield start, memoryview(data)[:cut]
-                start += cut
+            # Only the block boundaries are found here (after the last newline before each
+            # nominal end); each block's bytes are read by the worker that parses it (a
+            # _Span), so the copying is shared between the threads. Blocks are freed once
+            # parsed: the memory in use is that of the blocks in flight, whatever the size.
+            while self._pread(start, 1):
+                end = self._block_end(start, size)
+                self.raw_done = end
+                yield start, _Span(self, start, end - start)
+                start = end
+            return
         buf, self._buffer = self._buffer[start:], b""
         offset = start
         while True:
@@ -502,6 +495,30 @@ class _Bytes:
                 offset += len(block)
             if not more:
                 return
+
+    def _block_end(self, start: int, size: int, window: int = 1 << 16) -> int:
+        """Where the block of whole lines from ``start`` ends: after the last newline before
+        ``start + size``; at the end of the file; or, for a line longer than a block, after
+        the next newline."""
+        nominal = start + size
+        if not self._pread(nominal, 1):
+            return start + len(self._pread(start, size))
+        hi = nominal
+        while hi > start:  # back from the nominal end, one window at a time
+            lo = max(start, hi - window)
+            at = self._pread(lo, hi - lo).rfind(b"\n")
+            if at >= 0:
+                return lo + at + 1
+            hi = lo
+        at = nominal
+        while True:  # no newline in the block: the line goes on past it
+            chunk = self._pread(at, window)
+            if not chunk:
+                return at
+            cut = chunk.find(b"\n")
+            if cut >= 0:
+                return at + cut + 1
+            at += len(chunk)
 
     def line_of(self, offset: int, known: tuple[int, int]) -> int:
         """1-based line number at byte ``offset`` of a regular file, counting on from a
@@ -531,6 +548,17 @@ class _Bytes:
     def close(self) -> None:
         if self._raw is not None:
             self._raw.close()
+
+
+class _Span(NamedTuple):
+    """``length`` bytes of a regular file from ``offset``, read when a worker parses them."""
+
+    src: _Bytes
+    offset: int
+    length: int
+
+    def read(self) -> bytes:
+        return self.src._pread(self.offset, self.length)
 
 
 class _Counting:
@@ -712,6 +740,8 @@ def _work(p: int, k: int) -> np.ndarray:
 
 def _parse_block(plan: _Plan, block: Any) -> _Out:
     """Moments of one block: pyarrow when it can, line by line (gdfit.io's rules) otherwise."""
+    if isinstance(block, _Span):
+        block = block.read()
     newlines = bytes(block).count(b"\n") if plan.count_lines else -1
     cols = None if plan.table.kind == "text" else _arrow_columns(plan, block)
     if cols is not None:

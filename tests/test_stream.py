@@ -495,3 +495,30 @@ def test_cli_save_without_rows(table: tuple[Path, np.ndarray, np.ndarray], tmp_p
     saved = json.loads(model.read_text())
     assert saved["training_data"]["rows"] == 5000 and saved["training_data"]["sha256"] is None
 
+
+
+@settings(max_examples=80, deadline=None)
+@given(lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"x")),
+                      min_size=1, max_size=30),
+       trailing=st.booleans(), size=st.integers(1, 50), start=st.integers(0, 5))
+def test_file_blocks_are_whole_lines_and_cover_the_file(tmp_path_factory: pytest.TempPathFactory,
+                                                        lines: list[bytes], trailing: bool,
+                                                        size: int, start: int) -> None:
+    # Blocks of a regular file end after a newline (but the last), whatever the block size,
+    # including lines longer than a block, and together they are the file from `start` on.
+    from gdfit.stream import _Bytes, _Span
+
+    data = b"\n".join(lines) + (b"\n" if trailing else b"")
+    path = tmp_path_factory.mktemp("blocks") / "f.csv"
+    path.write_bytes(data)
+    start = min(start, len(data))
+    src = _Bytes(str(path), None)
+    try:
+        spans = [block for _, block in src.blocks(start, size)]
+        assert all(isinstance(block, _Span) for block in spans)
+        parts = [block.read() for block in spans]
+    finally:
+        src.close()
+    assert b"".join(parts) == data[start:]
+    assert all(part and part.endswith(b"\n") for part in parts[:-1])
+    assert all(len(part) <= size or b"\n" not in part[:-1] for part in parts)
