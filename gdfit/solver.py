@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gdfit.objective import LeastSquares, Vector
-from gdfit.steps import StepPolicy, Why
+from gdfit.steps import StepInfo, StepPolicy
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason, progress_fields
 
 #: A loss this many times the starting loss (or a non-finite one) means the run diverged.
@@ -95,10 +95,11 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     # to what the stopping rules need: an Iterate is built only for the callback, the history
     # and the end (``last`` holds its fields), and bound methods are looked up once.
     k = 0
-    last: tuple[float, int, str | Why] = (math.nan, 0, "")  # step size, evaluations, reason
+    last = StepInfo(math.nan)  # what the policy did in the latest iteration
 
     def iterate() -> Iterate:
-        return Iterate(k, loss, gnorm, last[0], theta, grad, last[1], str(last[2]))
+        return Iterate(k, loss, gnorm, last.step_size, theta, grad, last.evaluations,
+                       str(last.reason))
 
     history: list[Iterate] = [iterate()] if keep_history else []
     loss0 = loss
@@ -120,7 +121,10 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     want_change = "loss_change" in wanted
     want_norms = bool({"step_norm", "theta_norm"} & wanted)
     want_clock = "elapsed" in wanted
+    want_delta = want_change or want_norms
+    two = grad.shape[0] == 2  # ‖∇f‖ on Python floats (see _norm), inlined below
     nan = math.nan
+    sqrt, dot = math.sqrt, np.dot
     update = policy.update
     loss_and_grad = problem.loss_and_grad
     loss_change = problem.loss_change
@@ -138,13 +142,17 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             new_loss, new_grad = loss_and_grad(new_theta)
             fevals += 1
             gevals += 1
-            new_gnorm = _norm(new_grad)
+            if two:
+                g0, g1 = new_grad.tolist()
+                new_gnorm = sqrt(g0 * g0 + g1 * g1)
+            else:
+                new_gnorm = sqrt(dot(new_grad, new_grad))
             if not (isfinite(new_loss) and isfinite(new_gnorm)) or new_loss > ceiling:
                 what = ("became non-finite" if not isfinite(new_loss + new_gnorm)
                         else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
                 fired = (StopReason.diverged, f"diverged at iteration {k + 1}: the loss {what}")
                 break
-            if want_change or want_norms:
+            if want_delta:
                 delta = new_theta - theta
                 change = loss_change(grad, delta) if want_change else nan
                 step_norm = _norm(delta) if want_norms else nan
@@ -152,8 +160,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 change = step_norm = nan
             # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
             theta, loss, grad, gnorm, k, last = (
-                new_theta, new_loss, new_grad, new_gnorm, k + 1,
-                (info.step_size, info.evaluations, info.reason))
+                new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if keep_history:
                 history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):

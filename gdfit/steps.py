@@ -147,7 +147,11 @@ class NormalizedStep(StepPolicy):
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
-        gnorm = math.sqrt(np.dot(grad, grad))
+        if grad.shape[0] == 2:  # one feature and b: Python floats beat a NumPy call
+            g0, g1 = grad.tolist()
+            gnorm = math.sqrt(g0 * g0 + g1 * g1)
+        else:
+            gnorm = math.sqrt(np.dot(grad, grad))
         size = self.alpha / gnorm if gnorm > 0 else 0.0
         why = Why("α/‖∇f‖ = {:g}/{:.6g}", self.alpha, gnorm)
         return theta - size * grad, StepInfo(size, 0, False, why), state
