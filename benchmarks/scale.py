@@ -190,7 +190,7 @@ def bench_iterations(folder: Path, repeat: int, seed: int) -> str:
     tutorial = folder / "tutorial.csv"
     tutorial.write_text("x,y\n1,2\n2,4\n3,6\n")
     lines = ["\n### iterations per second on the statistics (progress on, stderr to /dev/null)",
-             "", "| run | iterations | median it/s |", "|---|---:|---:|"]
+             "", "| run | iterations | median it/s | range |", "|---|---:|---:|---:|"]
     cases: list[tuple[str, list[str]]] = [
         ("tutorial --step norm --alpha 0.0001 --scale none",
          ["fit", str(tutorial), "--step", "norm", "--alpha", "0.0001", "--max-iter", "100000",
@@ -209,9 +209,16 @@ def bench_iterations(folder: Path, repeat: int, seed: int) -> str:
         cases.append((f"d = {d}, --step fixed --alpha 0.01",
                       ["fit", str(path), "--step", "fixed", "--alpha", "0.01", "--max-iter",
                        "50000", "--grad-tol", "0"]))
-    for label, args in cases:
-        rates = [descent_rate(args) for _ in range(repeat)]
-        lines.append(f"| {label} | {rates[0][1]} | {statistics.median(r for r, _ in rates):,.0f} |")
+    # Cases interleaved, repeat by repeat, so that a slow spell of a shared machine falls on
+    # every case alike rather than on all the runs of one.
+    rates: dict[str, list[tuple[float, int]]] = {label: [] for label, _ in cases}
+    for _ in range(repeat):
+        for label, args in cases:
+            rates[label].append(descent_rate(args))
+    for label, runs in rates.items():
+        its = [r for r, _ in runs]
+        lines.append(f"| {label} | {runs[0][1]} | {statistics.median(its):,.0f} | "
+                     f"{min(its):,.0f}–{max(its):,.0f} |")
     return "\n".join(lines)
 
 
