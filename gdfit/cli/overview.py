@@ -31,6 +31,8 @@ def print_overview(file: TextIO | None = None) -> None:
     """Print the usage line, the options and the commands with their help lines."""
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
+    from rich.padding import Padding
     from rich.panel import Panel
     from rich.table import Table
 
@@ -50,18 +52,21 @@ def print_overview(file: TextIO | None = None) -> None:
             grid.add_row(*row)
         return Panel(grid, title=title, title_align="left", border_style="dim", box=box.ROUNDED)
 
+    def text(markup: str, indent: int = 1) -> None:  # wrapped lines keep the indent
+        console.print(Padding(console.render_str(markup), (0, 0, 0, indent)))
+
     console.print()
-    console.print(" [b]Usage:[/b] gdfit [OPTIONS] COMMAND [ARGS]...")
+    text("[b]Usage:[/b] gdfit [OPTIONS] COMMAND [ARGS]...")
     console.print()
-    console.print(f" {SUMMARY}")
+    text(SUMMARY)
     console.print()
     console.print(panel("Options", list(OPTIONS)))
     console.print(panel("Commands", list(COMMAND_HELP.items())))
     console.print()
-    console.print(" [b]Examples[/b]")
+    text("[b]Examples[/b]")
     console.print()
     for line in EXAMPLES:
-        console.print(f"   {line}", markup=False)
+        text(escape(line), indent=3)
         console.print()
-    console.print(" Run [b]gdfit COMMAND --help[/b] for a command's options.")
+    text("Run [b]gdfit COMMAND --help[/b] for a command's options.")
     console.print()
