@@ -40,7 +40,7 @@ from gdfit.api import (
 )
 from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
-from gdfit.objective import LeastSquares, Vector
+from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
@@ -207,7 +207,12 @@ class RowsLeastSquares(LeastSquares):
         """f(w, 0) = ‖Zw − u‖²/n from the statistics, in O(d²)."""
         at_zero = theta.copy()
         at_zero[self._d] = 0.0
-        return LeastSquares.loss_and_grad(self, at_zero)[0]
+        return LeastSquares.loss_grad_norm(self, at_zero)[0]
+
+    def loss_grad_norm(self, theta: Vector) -> tuple[float, Vector, float]:
+        """f(θ), ∇f(θ) from the rows (:meth:`loss_and_grad`) and ‖∇f(θ)‖₂."""
+        loss, grad = self.loss_and_grad(theta)
+        return loss, grad, vector_norm(grad)
 
     def loss_and_grad(self, theta: Vector) -> tuple[float, Vector]:
         """f(θ) = ‖r‖²/n and ∇f = (2/n)·[Zᵀr, Σr], with r = Zw + b − u, from the rows.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gdfit.objective import LeastSquares, Vector
+from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.steps import StepInfo, StepPolicy
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason, progress_fields
 
@@ -47,14 +47,6 @@ class Descent:
     history: tuple[Iterate, ...] = field(default=())
 
 
-def _norm(v: Vector) -> float:
-    """‖v‖₂, on Python floats for the common p = 2 (the same sum as BLAS's, cheaper)."""
-    if v.shape[0] == 2:
-        a, b = v.tolist()
-        return math.sqrt(a * a + b * b)
-    return math.sqrt(np.dot(v, v))
-
-
 def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             rules: tuple[StopRule, ...], *,
             callback: Callable[[Iterate], None] | None = None,
@@ -87,9 +79,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     """
     start = time.perf_counter()
     theta = np.array(theta0, dtype=np.float64)
-    loss, grad = problem.loss_and_grad(theta)
+    loss, grad, gnorm = problem.loss_grad_norm(theta)
     fevals = gevals = 1
-    gnorm = _norm(grad)
     state = policy.init(problem, theta)
     # The loop runs ~10⁵ times a second on the statistics, so the per-iteration work is kept
     # to what the stopping rules need: an Iterate is built only for the callback, the history
@@ -115,22 +106,26 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     report(iterate())
     gnorm0 = gnorm
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
-                                         _norm(theta), gnorm0, 0.0))
+                                         vector_norm(theta), gnorm0, 0.0))
     # Compute only what the rules read: the exact loss change costs a Hessian-vector product.
     wanted = progress_fields(rules)
     want_change = "loss_change" in wanted
     want_norms = bool({"step_norm", "theta_norm"} & wanted)
     want_clock = "elapsed" in wanted
     want_delta = want_change or want_norms
-    two = grad.shape[0] == 2  # ‖∇f‖ on Python floats (see _norm), inlined below
     nan = math.nan
-    sqrt, dot = math.sqrt, np.dot
     update = policy.update
-    loss_and_grad = problem.loss_and_grad
+    loss_grad_norm = problem.loss_grad_norm
     loss_change = problem.loss_change
     clock = time.perf_counter
     isfinite = math.isfinite
     checks = tuple((rule, rule.check) for rule in rules)
+    # Rules that are a bound on k or ‖∇f‖ (the iteration budget, --grad-tol) are tested as
+    # two comparisons; the rules themselves are asked only once one of the bounds is reached.
+    bounds = [rule.bounds() for rule in rules]
+    simple = all(bound is not None for bound in bounds)
+    k_max = min((b[0] for b in bounds if b is not None), default=math.inf)
+    g_min = max((b[1] for b in bounds if b is not None), default=-math.inf)
     try:
         while fired is None:
             new_theta, info, state = update(problem, theta, loss, grad, state)
@@ -139,14 +134,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 fired = (StopReason.line_search_failed,
                          f"the line search failed at iteration {k + 1}: {info.reason}")
                 break
-            new_loss, new_grad = loss_and_grad(new_theta)
+            new_loss, new_grad, new_gnorm = loss_grad_norm(new_theta)
             fevals += 1
             gevals += 1
-            if two:
-                g0, g1 = new_grad.tolist()
-                new_gnorm = sqrt(g0 * g0 + g1 * g1)
-            else:
-                new_gnorm = sqrt(dot(new_grad, new_grad))
             if not (isfinite(new_loss) and isfinite(new_gnorm)) or new_loss > ceiling:
                 what = ("became non-finite" if not isfinite(new_loss + new_gnorm)
                         else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
@@ -155,7 +145,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             if want_delta:
                 delta = new_theta - theta
                 change = loss_change(grad, delta) if want_change else nan
-                step_norm = _norm(delta) if want_norms else nan
+                step_norm = vector_norm(delta) if want_norms else nan
             else:
                 change = step_norm = nan
             # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
@@ -165,8 +155,13 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):
                 report(iterate())
+            if simple:
+                if k >= k_max or gnorm <= g_min:
+                    fired = first_reason(rules, Progress(k, loss, change, gnorm, step_norm,
+                                                         nan, gnorm0, nan))
+                continue
             progress = Progress(k, loss, change, gnorm, step_norm,
-                                _norm(theta) if want_norms else nan, gnorm0,
+                                vector_norm(theta) if want_norms else nan, gnorm0,
                                 clock() - start if want_clock else nan)
             for rule, check in checks:  # first_reason, inlined: this runs every iteration
                 why = check(progress)

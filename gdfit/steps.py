@@ -16,7 +16,7 @@ import numpy as np
 
 from gdfit.choices import DEFAULT_STEP, StepName  # noqa: F401  (re-exported)
 from gdfit.errors import OptionError
-from gdfit.objective import LeastSquares, Vector
+from gdfit.objective import LeastSquares, Vector, vector_norm
 
 
 class Why:
@@ -123,9 +123,17 @@ class FixedStep(StepPolicy):
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = _positive("--alpha", alpha)
 
+    def init(self, problem: LeastSquares, theta: Vector) -> Any:
+        # α as a 0-d array (NumPy multiplies by one faster than by a Python float) and the
+        # StepInfo, which is the same at every iteration: made once per run.
+        return np.array(self.alpha), StepInfo(self.alpha, 0, False, "constant α")
+
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
-        return theta - self.alpha * grad, StepInfo(self.alpha, 0, False, "constant α"), state
+        if state is None:
+            state = self.init(problem, theta)
+        alpha, info = state
+        return theta - grad * alpha, info, state
 
 
 class NormalizedStep(StepPolicy):
@@ -147,11 +155,7 @@ class NormalizedStep(StepPolicy):
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
-        if grad.shape[0] == 2:  # one feature and b: Python floats beat a NumPy call
-            g0, g1 = grad.tolist()
-            gnorm = math.sqrt(g0 * g0 + g1 * g1)
-        else:
-            gnorm = math.sqrt(np.dot(grad, grad))
+        gnorm = vector_norm(grad)
         size = self.alpha / gnorm if gnorm > 0 else 0.0
         why = Why("α/‖∇f‖ = {:g}/{:.6g}", self.alpha, gnorm)
         return theta - size * grad, StepInfo(size, 0, False, why), state

@@ -82,6 +82,14 @@ class StopRule(ABC):
         """True for a convergence tolerance (as opposed to a budget)."""
         return True
 
+    def bounds(self) -> tuple[float, float] | None:
+        """(K, g) when the rule fires exactly when iteration ≥ K or ‖∇f‖ ≤ g; else None.
+
+        The descent loop tests such rules as two comparisons instead of a call per rule and
+        iteration (see :func:`gdfit.solver.descend`). Rules that read anything else keep None.
+        """
+        return None
+
 
 def _tolerance(option: str, value: float) -> float:
     if not (math.isfinite(value) and value >= 0):
@@ -104,6 +112,9 @@ class MaxIter(StopRule):
     def check(self, progress: Progress) -> StopReason | None:
         return StopReason.max_iter if progress.iteration >= self.limit else None
 
+    def bounds(self) -> tuple[float, float] | None:
+        return float(self.limit), -math.inf
+
     def explain(self, progress: Progress) -> str:
         return f"reached the iteration budget (--max-iter {self.limit})"
 
@@ -125,6 +136,9 @@ class GradTol(StopRule):
 
     def check(self, progress: Progress) -> StopReason | None:
         return StopReason.grad_tol if progress.grad_norm <= self.tol else None
+
+    def bounds(self) -> tuple[float, float] | None:
+        return math.inf, self.tol
 
     def explain(self, progress: Progress) -> str:
         return f"gradient norm {progress.grad_norm:.3g} ≤ --grad-tol {self.tol:g}"

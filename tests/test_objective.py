@@ -138,3 +138,43 @@ def test_statistics_reproduce_the_row_loss(data: np.ndarray, theta: np.ndarray) 
     expected = row_loss(X, y, t, True)
     scale = float(np.mean(y**2) + np.sum(t**2) * (np.mean(X**2) + 1)) + 1.0
     assert abs(problem.loss(t) - expected) <= 1e-9 * scale
+
+
+@settings(max_examples=60, deadline=None)
+@given(d=st.integers(1, 10), intercept=st.booleans(), centred=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_loss_grad_norm_is_loss_and_grad_with_the_gradients_norm(d: int, intercept: bool,
+                                                                  centred: bool,
+                                                                  seed: int) -> None:
+    from gdfit.objective import vector_norm
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(25, d)) + 3.0
+    y = X @ rng.normal(size=d) + rng.normal(size=25)
+    problem = LeastSquares.from_arrays(X, y, intercept=intercept)
+    if centred:  # x̄ = 0 exactly: ∇f is read straight off the stacked product
+        problem = AffineScaling.for_problem(problem, "standard").transform(problem)
+    theta = rng.normal(size=problem.dim)
+    loss, grad, gnorm = problem.loss_grad_norm(theta)
+    same_loss, same_grad = problem.loss_and_grad(theta)
+    assert loss == same_loss
+    np.testing.assert_array_equal(grad, same_grad)
+    assert gnorm == vector_norm(grad)
+    assert gnorm == pytest.approx(float(np.linalg.norm(grad)), rel=1e-15 * problem.dim)
+
+
+def test_vector_norm_neither_overflows_nor_underflows() -> None:
+    from gdfit.objective import vector_norm
+
+    assert vector_norm(np.array([3.0, 4.0])) == 5.0
+    assert vector_norm(np.array([3e200, 4e200])) == pytest.approx(5e200, rel=1e-15)
+    assert vector_norm(np.array([3e-200, 4e-200, 0.0])) == pytest.approx(5e-200, rel=1e-15)
+    assert vector_norm(np.array([np.inf, 1.0])) == np.inf
+    assert np.isnan(vector_norm(np.array([np.nan, 1.0])))
+
+
+def test_a_subclass_must_override_both_evaluations() -> None:
+    with pytest.raises(TypeError, match="loss_and_grad and loss_grad_norm"):
+        class OnlyOne(LeastSquares):  # defining the class is the test
+            def loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+                return 0.0, theta

@@ -245,6 +245,10 @@ class Concave:
     def loss_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         return 1.0 - 0.5 * float(theta @ theta), -theta
 
+    def loss_grad_norm(self, theta: np.ndarray) -> tuple[float, np.ndarray, float]:
+        loss, grad = self.loss_and_grad(theta)
+        return loss, grad, float(np.linalg.norm(grad))
+
     def hvp(self, v: np.ndarray) -> np.ndarray:
         return -v
 

@@ -296,3 +296,56 @@ def test_loop_computes_only_the_progress_fields_the_rules_read() -> None:
     assert len(later) == 5
     assert all(np.isfinite([p.loss_change, p.step_norm, p.theta_norm, p.elapsed]).all()
                for p in later)
+
+
+class Never(gdfit.StopRule):
+    """Never fires and reads nothing, but is no bound: the loop takes its general path."""
+
+    needs = frozenset()
+
+    def check(self, progress: Progress) -> None:
+        return None
+
+    def explain(self, progress: Progress) -> str:
+        return ""
+
+
+@pytest.mark.parametrize("max_iter,grad_tol", [(40, 0.0), (10**6, 1e-6), (3, 1e3), (0, 1e-6)])
+def test_bound_rules_stop_where_the_general_path_stops(max_iter: int, grad_tol: float) -> None:
+    # With only the iteration budget and --grad-tol the loop compares k and ‖∇f‖ with their
+    # bounds instead of calling the rules; the outcome must be the general path's, bit for bit.
+    from gdfit.objective import LeastSquares
+    from gdfit.solver import descend
+    from gdfit.steps import make_step
+
+    X, y = random_problem(3, 80, 3)
+    problem = LeastSquares.from_arrays(X, y)
+    rules = build_rules(max_iter, grad_tol, 0.0)
+    assert all(rule.bounds() is not None for rule in rules)
+    fast = descend(problem, np.zeros(4), make_step("lipschitz"), rules)
+    general = descend(problem, np.zeros(4), make_step("lipschitz"), (Never(), *rules))
+    assert (fast.iterations, fast.reason, fast.message) == (
+        general.iterations, general.reason, general.message)
+    np.testing.assert_array_equal(fast.theta, general.theta)
+
+
+def test_a_tolerance_met_on_the_last_budgeted_iteration_is_reported_as_converged() -> None:
+    from gdfit.objective import LeastSquares
+    from gdfit.solver import descend
+    from gdfit.steps import make_step
+
+    X, y = random_problem(2, 50, 2)
+    problem = LeastSquares.from_arrays(X, y)
+    free = descend(problem, np.zeros(3), make_step("lipschitz"), build_rules(10**6, 1e-8, 0))
+    assert free.reason is StopReason.grad_tol
+    both = descend(problem, np.zeros(3), make_step("lipschitz"),
+                   build_rules(free.iterations, 1e-8, 0))
+    assert (both.iterations, both.reason) == (free.iterations, StopReason.grad_tol)
+
+
+def test_only_the_budget_and_grad_tol_are_bounds() -> None:
+    assert MaxIter(7).bounds() == (7.0, -math.inf)
+    assert GradTol(1e-6).bounds() == (math.inf, 1e-6)
+    for rule in (RelGradTol(1e-3), RelLossTol(1e-9), ParamTol(1e-9), Patience(3),
+                 TimeLimit(1.0), Never()):
+        assert rule.bounds() is None
