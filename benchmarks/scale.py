@@ -12,6 +12,8 @@ peak resident memory of each process and the ratio to gdfit, as Markdown tables:
 * peak memory of ``gdfit fit`` on 10⁷ rows against 10⁶ rows (it should not grow with rows);
 * iterations per second on the statistics: the tutorial's 100000-iteration ``--step norm``
   run, and fixed steps for d = 1 … 10 (progress reporting on, stderr to /dev/null);
+* the same loop in this process through ``gdfit.fit``: the best of the runs, in µs per
+  iteration, the least noisy figure for comparing two versions of the loop;
 * the rows engine's milliseconds per iteration on 10⁶ rows × 1 column, and the naive
   allocate-every-iteration loop for comparison;
 * start-up: ``gdfit --version`` and ``gdfit --help``.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -43,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-SECTIONS = ("xy", "wide", "memory", "iterations", "rows", "startup")
+SECTIONS = ("xy", "wide", "memory", "iterations", "loop", "rows", "startup")
 
 
 @dataclass
@@ -222,6 +225,36 @@ def bench_iterations(folder: Path, repeat: int, seed: int) -> str:
     return "\n".join(lines)
 
 
+def bench_loop(repeat: int, seed: int) -> str:
+    """Microseconds per iteration in this process, through ``gdfit.fit`` with a progress callback.
+
+    The best of ``repeat`` runs of each case: on a shared machine the minimum is the figure that
+    slow spells disturb least, so it is the one to compare between versions of the loop.
+    """
+    import gdfit
+
+    rng = np.random.default_rng(seed)
+    cases: list[tuple[str, np.ndarray, np.ndarray, dict[str, object]]] = [
+        ("tutorial, --step norm --alpha 0.0001 --scale none", np.array([[1.0], [2.0], [3.0]]),
+         np.array([2.0, 4.0, 6.0]), {"step": "norm", "alpha": 1e-4, "scale": "none"})]
+    for d in (1, 2, 5, 10):
+        X = rng.normal(size=(500, d))
+        y = X @ np.arange(1.0, d + 1.0) + rng.normal(size=500)
+        cases.append((f"d = {d}, --step fixed --alpha 0.01", X, y,
+                      {"step": "fixed", "alpha": 0.01}))
+    best = {label: math.inf for label, *_ in cases}
+    for _ in range(repeat):  # cases interleaved, as in bench_iterations
+        for label, X, y, options in cases:
+            result = gdfit.fit(X, y, max_iter=20000, grad_tol=0.0, callback=lambda record: None,
+                               **options)  # type: ignore[arg-type]
+            best[label] = min(best[label], result.elapsed / result.iterations)
+    lines = [f"\n### the loop in one process: µs per iteration, best of {repeat} runs of 20000",
+             "", "| run | µs per iteration | it/s |", "|---|---:|---:|"]
+    for label, seconds in best.items():
+        lines.append(f"| {label} | {seconds * 1e6:.2f} | {1 / seconds:,.0f} |")
+    return "\n".join(lines)
+
+
 def bench_rows(folder: Path, rows: int, repeat: int, seed: int) -> str:
     path = xy_file(folder, rows, seed + 1)
     args = ["fit", str(path), "--engine", "rows", "--step", "fixed", "--alpha", "0.01",
@@ -304,6 +337,7 @@ def main() -> None:
             ("wide", lambda: bench_wide(folder, opts.wide_rows, opts.repeat, opts.seed)),
             ("memory", lambda: bench_memory(folder, opts.rows, opts.repeat, opts.seed)),
             ("iterations", lambda: bench_iterations(folder, opts.repeat, opts.seed)),
+            ("loop", lambda: bench_loop(opts.repeat, opts.seed)),
             ("rows", lambda: bench_rows(folder, opts.rows // 10, opts.repeat, opts.seed)),
             ("startup", lambda: bench_startup(opts.repeat)),
         ]
