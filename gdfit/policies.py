@@ -19,7 +19,7 @@ from gdfit.choices import BBVariant, TrustRegionMethod
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration, scalar_search_wolfe
 from gdfit.objective import LeastSquares, Vector
-from gdfit.steps import StepInfo, StepPolicy
+from gdfit.steps import StepInfo, StepPolicy, Why
 
 Update = tuple[Vector, StepInfo, Any]
 
@@ -75,7 +75,7 @@ class LipschitzStep(StepPolicy):
         if lam <= 0:
             return theta, StepInfo(0.0, reason="H = 0: no curvature, nothing to do"), state
         alpha = 1.0 / lam
-        why = f"α = 1/L = 1/{lam:.6g} (L = λ_max(H) by {its} power iterations)"
+        why = Why("α = 1/L = 1/{:.6g} (L = λ_max(H) by {} power iterations)", lam, its)
         return theta - alpha * grad, StepInfo(alpha, reason=why), state
 
 
@@ -185,16 +185,17 @@ class BarzilaiBorwein(StepPolicy):
                state: Any) -> Update:
         k, s, recent = state
         recent = (*recent, loss)[-self.memory:]
-        alpha, why = math.nan, ""
+        alpha = math.nan
+        why: str | Why = ""
         if s is not None:
             y = problem.hvp(s)
             sy = float(s @ y)
             if sy > 0:
                 long = self.variant == "bb1" or (self.variant == "alternate" and k % 2 == 1)
                 alpha = float(s @ s) / sy if long else sy / float(y @ y)
-                why = f"{'BB1 sᵀs/sᵀy' if long else 'BB2 sᵀy/yᵀy'} = {alpha:.6g}"
+                why = Why("{} = {:.6g}", "BB1 sᵀs/sᵀy" if long else "BB2 sᵀy/yᵀy", alpha)
             else:
-                why = f"sᵀy = {sy:.3g} ≤ 0, fell back to the exact step"
+                why = Why("sᵀy = {:.3g} ≤ 0, fell back to the exact step", sy)
         elif self.alpha is not None:
             alpha, why = self.alpha, f"first step α = --alpha {self.alpha:g}"
         if not math.isfinite(alpha):
@@ -204,10 +205,10 @@ class BarzilaiBorwein(StepPolicy):
                 return theta, StepInfo(0.0, reason="zero gradient or curvature"), (
                     k + 1, None, recent)
             alpha = gg / curvature
-            why = (why + ": " if why else "first step: exact ") + f"‖∇f‖²/∇fᵀH∇f = {alpha:.6g}"
+            why = (f"{why}: " if why else "first step: exact ") + f"‖∇f‖²/∇fᵀH∇f = {alpha:.6g}"
         clamped = min(max(alpha, self.alpha_min), self.alpha_max)
         if clamped != alpha:
-            why += f", clamped to {clamped:g}"
+            why = f"{why}, clamped to {clamped:g}"
         # Nonmonotone (GLL) safeguard, with the change in f computed exactly from the quadratic.
         gg = float(grad @ grad)
         ceiling = max(recent) - loss  # allowed rise above the current loss, before −γα‖∇f‖²
@@ -219,7 +220,7 @@ class BarzilaiBorwein(StepPolicy):
             why = f"no α ≥ {clamped * 2:.3g} met the nonmonotone decrease condition"
             return theta, StepInfo(0.0, trial, failed=True, reason=why), (k + 1, None, recent)
         if trial > 1:
-            why += f", halved {trial - 1}× to {clamped:.6g} (nonmonotone safeguard)"
+            why = f"{why}, halved {trial - 1}× to {clamped:.6g} (nonmonotone safeguard)"
         step = -clamped * grad
         return theta + step, StepInfo(clamped, trial, reason=why), (k + 1, step, recent)
 
@@ -267,14 +268,14 @@ class TrustRegion(StepPolicy):
             return np.asarray(np.linalg.lstsq(hessian, -grad, rcond=None)[0])
 
     def step(self, problem: LeastSquares, grad: Vector, radius: float,
-             hessian: Vector | None) -> tuple[Vector, str]:
+             hessian: Vector | None) -> tuple[Vector, str | Why]:
         """The model step within ``radius`` and how it was found."""
         gnorm = _norm(grad)
         ghg = float(grad @ problem.hvp(grad))
         tau = 1.0 if ghg <= 0 else min(1.0, gnorm**3 / (radius * ghg))
         cauchy = -(tau * radius / gnorm) * grad
         if hessian is None:
-            return cauchy, f"Cauchy point, τ = {tau:.3g}"
+            return cauchy, Why("Cauchy point, τ = {:.3g}", tau)
         newton = self._newton(hessian, grad)
         if _norm(newton) <= radius:
             return newton, "Newton step −H⁻¹∇f inside the region"
@@ -288,7 +289,7 @@ class TrustRegion(StepPolicy):
         a, b = float(diff @ diff), 2.0 * float(unconstrained @ diff)
         c = float(unconstrained @ unconstrained) - radius * radius
         t = (-b + math.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
-        return unconstrained + t * diff, f"dogleg, second leg (t = {t:.3g})"
+        return unconstrained + t * diff, Why("dogleg, second leg (t = {:.3g})", t)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> Update:
@@ -305,13 +306,16 @@ class TrustRegion(StepPolicy):
             new_radius = radius / 4
         elif rho > 0.75 and pnorm >= radius * (1 - 1e-12):
             new_radius = min(2 * radius, self.max_radius)
-        why = f"{how}; ‖p‖ = {pnorm:.3g} ≤ Δ = {radius:.3g}, ρ = {rho:.3g}"
+        template, values = "{}; ‖p‖ = {:.3g} ≤ Δ = {:.3g}, ρ = {:.3g}", (how, pnorm, radius, rho)
         gnorm = _norm(grad)
         if rho > self.eta:
+            why = Why(template, *values)
             return theta + p, StepInfo(pnorm / gnorm, reason=why), (new_radius, hessian)
         if new_radius < 1e-300:
-            return theta, StepInfo(0.0, failed=True, reason=why + ": the radius collapsed"), state
-        return theta, StepInfo(0.0, reason=why + ", step rejected"), (new_radius, hessian)
+            why = Why(template + ": the radius collapsed", *values)
+            return theta, StepInfo(0.0, failed=True, reason=why), state
+        why = Why(template + ", step rejected", *values)
+        return theta, StepInfo(0.0, reason=why), (new_radius, hessian)
 
 
 class ConjugateGradient(StepPolicy):
@@ -354,11 +358,11 @@ class ConjugateGradient(StepPolicy):
         if gg == 0.0:
             return theta, StepInfo(0.0, reason="zero gradient: nothing to do"), state
         reset = direction is None or (period > 0 and since >= period)
-        how = "p = −∇f (restart)"
+        how: str | Why = "p = −∇f (restart)"
         if not reset:
             beta = gg / gg_prev
             direction = -grad + beta * direction
-            how = f"p = −∇f + βp, β = {beta:.3g}"
+            how = Why("p = −∇f + βp, β = {:.3g}", beta)
             if float(grad @ direction) >= 0:  # lost descent through rounding: start afresh
                 reset, how = True, "p = −∇f (restart: not a descent direction)"
         if reset:
@@ -367,6 +371,6 @@ class ConjugateGradient(StepPolicy):
         if curvature <= 0:
             return theta, StepInfo(0.0, reason="no curvature along p"), (period, 0, None, gg)
         alpha = -float(grad @ direction) / curvature
-        why = f"{how}; α = −∇fᵀp/pᵀHp = {alpha:.6g}"
+        why = Why("{}; α = −∇fᵀp/pᵀHp = {:.6g}", how, alpha)
         return (theta + alpha * direction, StepInfo(alpha, reason=why),
                 (period, since + 1, direction, gg))

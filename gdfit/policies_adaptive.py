@@ -18,7 +18,7 @@ from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration
 from gdfit.objective import LeastSquares, Vector
 from gdfit.policies import choice, fraction, positive
-from gdfit.steps import StepInfo, StepPolicy
+from gdfit.steps import StepInfo, StepPolicy, Why
 
 Update = tuple[Vector, StepInfo, Any]
 
@@ -51,7 +51,7 @@ class HeavyBall(StepPolicy):
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> Update:
         new = theta - self.alpha * grad + self.beta * (theta - state)
-        why = f"α = {self.alpha:g} plus momentum β·(θ − θ_prev), β = {self.beta:g}"
+        why = Why("α = {:g} plus momentum β·(θ − θ_prev), β = {:g}", self.alpha, self.beta)
         return new, StepInfo(self.alpha, reason=why), theta
 
 
@@ -101,13 +101,14 @@ class Nesterov(StepPolicy):
             restart = False
         if restart:
             t_new, y_new = 1.0, x_new
-            how = "restart: momentum reset"
+            how: str | Why = "restart: momentum reset"
         else:
             t_new = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
             mu = (t - 1.0) / t_new
             y_new = x_new + mu * (x_new - x)
-            how = f"momentum (t−1)/t' = {mu:.4g}"
-        return y_new, StepInfo(alpha, reason=f"{note}; {how}"), (alpha, note, x_new, t_new, fx)
+            how = Why("momentum (t−1)/t' = {:.4g}", mu)
+        why = Why("{}; {}", note, how)
+        return y_new, StepInfo(alpha, reason=why), (alpha, note, x_new, t_new, fx)
 
 
 class Adam(StepPolicy):
@@ -149,7 +150,7 @@ class Adam(StepPolicy):
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         step = self.alpha * m_hat / (np.sqrt(v_hat) + self.eps)
-        why = f"α·m̂/(√v̂+ε) with α = {self.alpha:g}, t = {t}"
+        why = Why("α·m̂/(√v̂+ε) with α = {:g}, t = {}", self.alpha, t)
         return theta - step, StepInfo(self.alpha, reason=why), (t, m, v)
 
 
@@ -181,7 +182,7 @@ class AdaGrad(StepPolicy):
                state: Any) -> Update:
         total = state + grad * grad
         step = self.alpha * grad / (np.sqrt(total) + self.eps)
-        why = f"α·∇f/(√G+ε) with α = {self.alpha:g}"
+        why = Why("α·∇f/(√G+ε) with α = {:g}", self.alpha)
         return theta - step, StepInfo(self.alpha, reason=why), total
 
 
@@ -219,7 +220,7 @@ class RMSProp(StepPolicy):
                state: Any) -> Update:
         v = self.decay_rate * state + (1 - self.decay_rate) * grad * grad
         step = self.alpha * grad / (np.sqrt(v) + self.eps)
-        why = f"α·∇f/(√v+ε) with α = {self.alpha:g}"
+        why = Why("α·∇f/(√v+ε) with α = {:g}", self.alpha)
         return theta - step, StepInfo(self.alpha, reason=why), v
 
 
@@ -259,8 +260,8 @@ class DecayingStep(StepPolicy):
         if self.normalize:
             gnorm = float(np.sqrt(grad @ grad))
             size = alpha_t / gnorm if gnorm > 0 else 0.0
-            why = f"α_t/‖∇f‖ = {self.alpha:g}/{t}^{self.power:g}/{gnorm:.6g}"
+            why = Why("α_t/‖∇f‖ = {:g}/{}^{:g}/{:.6g}", self.alpha, t, self.power, gnorm)
         else:
             size = alpha_t
-            why = f"α_t = {self.alpha:g}/{t}^{self.power:g} = {alpha_t:.6g}"
+            why = Why("α_t = {:g}/{}^{:g} = {:.6g}", self.alpha, t, self.power, alpha_t)
         return theta - size * grad, StepInfo(size, reason=why), t

@@ -575,3 +575,14 @@ def test_step_reasons_are_formatted_when_read() -> None:
     assert str(info.reason) == f"α/‖∇f‖ = 0.1/{gnorm:.6g}"
     assert info.reason == f"α/‖∇f‖ = 0.1/{gnorm:.6g}"
     assert info.step_size == pytest.approx(0.1 / gnorm)
+
+
+@pytest.mark.parametrize("name", list(STEP_POLICIES))
+def test_every_policys_reasons_format_to_text(name: str) -> None:
+    # Reasons built lazily (Why) must still read as the words the explain output shows: a
+    # template with the wrong number of fields would fail only when a reason is shown.
+    X, y = random_problem(2, 40, 2)
+    result = gdfit.fit(X, y, step=name, max_iter=25, history=True)
+    reasons = [record.reason for record in result.history[1:]]
+    assert reasons and all(isinstance(reason, str) and reason for reason in reasons)
+    assert not any("{" in reason or "}" in reason for reason in reasons)
