@@ -127,8 +127,8 @@ class WolfeLineSearch(StepPolicy):
         if not search.ok:
             return theta, StepInfo(0.0, search.evaluations, failed=True,
                                    reason=search.reason), state
-        why = (f"strong Wolfe holds after {search.evaluations} trials: Δf = {search.phi:.3e}, "
-               f"|φ'(α)|/|φ'(0)| = {abs(search.derphi) / gg:.3g} ≤ c₂ = {self.c2:g}")
+        why = Why("strong Wolfe holds after {} trials: Δf = {:.3e}, |φ'(α)|/|φ'(0)| = {:.3g} ≤ "
+                  "c₂ = {:g}", search.evaluations, search.phi, abs(search.derphi) / gg, self.c2)
         return (theta + search.alpha * direction,
                 StepInfo(search.alpha, search.evaluations, reason=why), search.phi)
 

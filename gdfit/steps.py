@@ -193,9 +193,9 @@ class Backtracking(StepPolicy):
         for trial in range(1, self.max_trials + 1):
             change = problem.loss_change(grad, -alpha * grad)
             if change <= -self.c * alpha * gg:
-                why = (f"Armijo holds at trial {trial}: Δf = {change:.3e} ≤ "
-                       f"−c·α·‖∇f‖² = {-self.c * alpha * gg:.3e}")
-                return theta - alpha * grad, StepInfo(alpha, trial, reason=why), state
+                held = Why("Armijo holds at trial {}: Δf = {:.3e} ≤ −c·α·‖∇f‖² = {:.3e}", trial,
+                           change, -self.c * alpha * gg)
+                return theta - alpha * grad, StepInfo(alpha, trial, reason=held), state
             alpha *= self.rho
         why = f"no α ≥ {alpha / self.rho:.3g} met the Armijo condition in {self.max_trials} trials"
         return theta, StepInfo(0.0, self.max_trials, failed=True, reason=why), state
