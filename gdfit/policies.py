@@ -18,7 +18,7 @@ import numpy as np
 from gdfit.choices import BBVariant, TrustRegionMethod
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration, scalar_search_wolfe
-from gdfit.objective import LeastSquares, Vector
+from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.steps import StepInfo, StepPolicy, Why
 
 Update = tuple[Vector, StepInfo, Any]
@@ -47,10 +47,6 @@ def choice(option: str, value: str | Enum, allowed: type[Enum]) -> str:
     if text not in names:
         raise OptionError(f"{option} must be one of {', '.join(names)}; got '{text}'")
     return text
-
-
-def _norm(v: Vector) -> float:
-    return float(np.sqrt(v @ v))
 
 
 class LipschitzStep(StepPolicy):
@@ -270,19 +266,19 @@ class TrustRegion(StepPolicy):
     def step(self, problem: LeastSquares, grad: Vector, radius: float,
              hessian: Vector | None) -> tuple[Vector, str | Why]:
         """The model step within ``radius`` and how it was found."""
-        gnorm = _norm(grad)
+        gnorm = vector_norm(grad)
         ghg = float(grad @ problem.hvp(grad))
         tau = 1.0 if ghg <= 0 else min(1.0, gnorm**3 / (radius * ghg))
         cauchy = -(tau * radius / gnorm) * grad
         if hessian is None:
             return cauchy, Why("Cauchy point, τ = {:.3g}", tau)
         newton = self._newton(hessian, grad)
-        if _norm(newton) <= radius:
+        if vector_norm(newton) <= radius:
             return newton, "Newton step −H⁻¹∇f inside the region"
         if ghg <= 0:
             return cauchy, "Cauchy point (no curvature along ∇f)"
         unconstrained = -(float(grad @ grad) / ghg) * grad
-        if _norm(unconstrained) >= radius:
+        if vector_norm(unconstrained) >= radius:
             return -(radius / gnorm) * grad, "dogleg, first leg (steepest descent to the edge)"
         # ‖pU + t(pB − pU)‖ = Δ, t in [0, 1]: the positive root of a quadratic.
         diff = newton - unconstrained
@@ -300,14 +296,14 @@ class TrustRegion(StepPolicy):
         predicted = -(float(grad @ p) + 0.5 * float(p @ problem.hvp(p)))
         actual = -problem.loss_change(grad, p)
         rho = actual / predicted if predicted > 0 else 0.0
-        pnorm = _norm(p)
+        pnorm = vector_norm(p)
         new_radius = radius
         if rho < 0.25:
             new_radius = radius / 4
         elif rho > 0.75 and pnorm >= radius * (1 - 1e-12):
             new_radius = min(2 * radius, self.max_radius)
         template, values = "{}; ‖p‖ = {:.3g} ≤ Δ = {:.3g}, ρ = {:.3g}", (how, pnorm, radius, rho)
-        gnorm = _norm(grad)
+        gnorm = vector_norm(grad)
         if rho > self.eta:
             why = Why(template, *values)
             return theta + p, StepInfo(pnorm / gnorm, reason=why), (new_radius, hessian)

@@ -16,7 +16,7 @@ import numpy as np
 from gdfit.choices import NesterovRestart
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration
-from gdfit.objective import LeastSquares, Vector
+from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.policies import choice, fraction, positive
 from gdfit.steps import StepInfo, StepPolicy, Why
 
@@ -258,7 +258,7 @@ class DecayingStep(StepPolicy):
         t = state + 1
         alpha_t = self.alpha / t**self.power
         if self.normalize:
-            gnorm = float(np.sqrt(grad @ grad))
+            gnorm = vector_norm(grad)
             size = alpha_t / gnorm if gnorm > 0 else 0.0
             why = Why("α_t/‖∇f‖ = {:g}/{}^{:g}/{:.6g}", self.alpha, t, self.power, gnorm)
         else:
