@@ -38,12 +38,12 @@ from gdfit.api import (
 )
 from gdfit.api import fit as full_batch_fit
 from gdfit.errors import OptionError
-from gdfit.objective import LeastSquares, Vector
+from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate
-from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepPolicy
+from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepInfo, StepPolicy
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason
 
 
@@ -165,14 +165,20 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     """
     start = time.perf_counter()
     theta = np.array(theta0, dtype=np.float64)
-    loss, grad = full.loss_and_grad(theta)
-    gnorm = gnorm0 = float(np.sqrt(grad @ grad))
+    loss, grad, gnorm = full.loss_grad_norm(theta)
+    gnorm0 = gnorm
     fevals, gevals = 1, 0
     # The policies only call loss_and_grad, hvp, loss_change, split and dim: a batch provides them.
     problem = cast(LeastSquares, batches)
     state = policy.init(problem, theta)
-    current = Iterate(0, loss, gnorm, math.nan, theta, grad)
-    history: list[Iterate] = [current] if keep_history else []
+    k = 0
+    last = StepInfo(math.nan)  # what the policy did in the latest iteration
+
+    def iterate() -> Iterate:  # built only when reported or kept: str() formats the reason
+        return Iterate(k, loss, gnorm, last.step_size, theta, grad, last.evaluations,
+                       str(last.reason))
+
+    history: list[Iterate] = [iterate()] if keep_history else []
     loss0 = loss
     ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
     reported = -1
@@ -183,45 +189,43 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             reported = it.iteration
             callback(it)
 
-    report(current)
+    report(iterate())
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
-                                         float(np.sqrt(theta @ theta)), gnorm0, 0.0))
+                                         vector_norm(theta), gnorm0, 0.0))
     try:
         while fired is None:
             batches.next_batch()
             batch_loss, batch_grad = batches.loss_and_grad(theta)
             gevals += 1
             new_theta, info, state = policy.update(problem, theta, batch_loss, batch_grad, state)
-            k = current.iteration + 1
-            new_loss, new_grad = full.loss_and_grad(new_theta)
+            new_loss, new_grad, new_gnorm = full.loss_grad_norm(new_theta)
             fevals += 1
-            new_gnorm = float(np.sqrt(new_grad @ new_grad))
             if not (math.isfinite(new_loss) and math.isfinite(new_gnorm)) or new_loss > ceiling:
                 what = ("became non-finite" if not math.isfinite(new_loss + new_gnorm)
                         else f"grew to {new_loss / max(loss0, 1e-300):.2g} times its start")
-                fired = (StopReason.diverged, f"diverged at iteration {k}: the loss {what}")
+                fired = (StopReason.diverged, f"diverged at iteration {k + 1}: the loss {what}")
                 break
             delta = new_theta - theta
             change = full.loss_change(grad, delta)
-            theta, loss, grad, gnorm = new_theta, new_loss, new_grad, new_gnorm
-            current = Iterate(k, loss, gnorm, info.step_size, theta, grad, info.evaluations,
-                              str(info.reason))
+            # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
+            theta, loss, grad, gnorm, k, last = (
+                new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if keep_history:
-                history.append(current)
+                history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):
-                report(current)
+                report(iterate())
             fired = first_reason(rules, Progress(
-                k, loss, change, gnorm, float(np.sqrt(delta @ delta)),
-                float(np.sqrt(theta @ theta)), gnorm0, time.perf_counter() - start))
+                k, loss, change, gnorm, vector_norm(delta), vector_norm(theta), gnorm0,
+                time.perf_counter() - start))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         fired = (StopReason.interrupted,
-                 f"interrupted at iteration {current.iteration}; the parameters are the last "
+                 f"interrupted at iteration {k}; the parameters are the last "
                  "iterate, not a converged fit")
-    report(current)
+    report(iterate())
     reason, message = fired
-    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=current.iteration,
+    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=k,
                    reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,
                    elapsed=time.perf_counter() - start, history=tuple(history))
 
