@@ -190,9 +190,11 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             callback(it)
 
     report(iterate())
-    fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
-                                         vector_norm(theta), gnorm0, 0.0))
+    fired: tuple[StopReason, str] | None = None
     try:
+        # Not the loop first: see gdfit.solver.descend (a Ctrl-C on the loop's backward jump).
+        fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
+                                             vector_norm(theta), gnorm0, 0.0))
         while fired is None:
             batches.next_batch()
             batch_loss, batch_grad = batches.loss_and_grad(theta)

@@ -120,13 +120,16 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     clock = time.perf_counter
     isfinite = math.isfinite
     checks = tuple((rule, rule.check) for rule in rules)
-    # Rules that are a bound on k or ‖∇f‖ (the iteration budget, --grad-tol) are tested as
-    # two comparisons; the rules themselves are asked only once one of the bounds is reached.
-    bounds = [rule.bounds() for rule in rules]
-    simple = all(bound is not None for bound in bounds)
-    k_max = min((b[0] for b in bounds if b is not None), default=math.inf)
-    g_min = max((b[1] for b in bounds if b is not None), default=-math.inf)
     try:
+        # The loop must not be the first statement of this try: CPython 3.11-3.13 can raise a
+        # Ctrl-C that arrives on the loop's backward jump at the instruction before the loop's
+        # head, outside the try, and it then escapes the except (python/cpython#108214).
+        # Rules that are a bound on k or ‖∇f‖ (the iteration budget, --grad-tol) are tested as
+        # two comparisons; the rules themselves are asked only once one of the bounds is reached.
+        bounds = [rule.bounds() for rule in rules]
+        simple = all(bound is not None for bound in bounds)
+        k_max = min((b[0] for b in bounds if b is not None), default=math.inf)
+        g_min = max((b[1] for b in bounds if b is not None), default=-math.inf)
         while fired is None:
             new_theta, info, state = update(problem, theta, loss, grad, state)
             fevals += info.evaluations
