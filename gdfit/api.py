@@ -178,7 +178,8 @@ def fit(
     history : bool
         Keep every iteration in ``FitResult.history``.
     catch_interrupt : bool
-        Return the last iterate, marked ``interrupted``, on Ctrl-C instead of raising.
+        On Ctrl-C, return the best iterate so far (lowest loss), marked ``interrupted``,
+        instead of raising.
     extra_rules : sequence of StopRule
         More stopping rules (``gdfit.stopping.build_extra_rules(...)`` makes those of the
         command line's --rel-grad-tol, --rel-loss-tol, --param-tol, --patience, --time-limit),

@@ -42,7 +42,7 @@ from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
-from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate
+from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
 from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepInfo, StepPolicy
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason
 
@@ -190,6 +190,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             callback(it)
 
     report(iterate())
+    # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
+    best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
     fired: tuple[StopReason, str] | None = None
     try:
         # Not the loop first: see gdfit.solver.descend (a Ctrl-C on the loop's backward jump).
@@ -212,6 +214,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
+            if loss < best_loss:
+                best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
             if keep_history:
                 history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):
@@ -222,12 +226,14 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
-        fired = (StopReason.interrupted,
-                 f"interrupted at iteration {k}; the parameters are the last "
-                 "iterate, not a converged fit")
+        ran = k
+        fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
+        theta, loss, grad, gnorm, k, last = best
+    else:
+        ran = k
     report(iterate())
     reason, message = fired
-    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=k,
+    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,
                    reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,
                    elapsed=time.perf_counter() - start, history=tuple(history))
 

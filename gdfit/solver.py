@@ -47,6 +47,15 @@ class Descent:
     history: tuple[Iterate, ...] = field(default=())
 
 
+def interrupted_message(ran: int, kept: int) -> str:
+    """What a run that Ctrl-C ended after ``ran`` iterations returns: iteration ``kept``."""
+    if kept == ran:
+        return (f"interrupted at iteration {ran}; the parameters are the last iterate, not a "
+                "converged fit")
+    return (f"interrupted at iteration {ran}; the parameters are those of iteration {kept}, "
+            "the lowest loss of the run, not a converged fit")
+
+
 def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             rules: tuple[StopRule, ...], *,
             callback: Callable[[Iterate], None] | None = None,
@@ -70,12 +79,14 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     keep_history : bool
         Keep every iterate in ``Descent.history``.
     catch_interrupt : bool
-        Turn Ctrl-C into a normal return with reason ``interrupted`` and the last iterate.
+        Turn Ctrl-C into a normal return with reason ``interrupted`` and the best iterate so
+        far: the one of lowest loss (the last, when every step lowered the loss).
 
     Returns
     -------
     Descent
-        The last finite iterate, why the run stopped and what it cost.
+        The last finite iterate (the best, if interrupted), why the run stopped and what it
+        cost; ``iterations`` counts the iterations run.
     """
     start = time.perf_counter()
     theta = np.array(theta0, dtype=np.float64)
@@ -104,6 +115,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             callback(it)
 
     report(iterate())
+    # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
+    best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
     gnorm0 = gnorm
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
                                          vector_norm(theta), gnorm0, 0.0))
@@ -154,6 +167,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             # One assignment, so that Ctrl-C never leaves θ and its iteration number apart.
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
+            if loss < best_loss:
+                best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
             if keep_history:
                 history.append(iterate())
             if callback is not None and (callback_when is None or callback_when(k)):
@@ -174,12 +189,14 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
-        fired = (StopReason.interrupted,
-                 f"interrupted at iteration {k}; the parameters are the last "
-                 "iterate, not a converged fit")
+        ran = k
+        fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
+        theta, loss, grad, gnorm, k, last = best
+    else:
+        ran = k
     report(iterate())
     reason, message = fired
-    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=k,
+    return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,
                    reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,
                    elapsed=time.perf_counter() - start, history=tuple(history))
 

@@ -1,4 +1,4 @@
-"""Ctrl-C at any moment of a descent returns the last iterate, marked interrupted.
+"""Ctrl-C at any moment of a descent returns the best iterate so far, marked interrupted.
 
 CPython 3.11–3.13 can deliver a signal on a loop's backward jump with the frame pointing at the
 instruction *before* the jump target; when the loop is the first statement of a ``try`` that
@@ -100,3 +100,47 @@ def test_without_catch_interrupt_ctrl_c_propagates() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.002)
     with pytest.raises(KeyboardInterrupt):
         gdfit.fit(X, y, step="fixed", alpha=1e-9, max_iter=10**12, grad_tol=0.0, loss_tol=0.0)
+
+
+class CtrlCAt:
+    """A progress callback that raises KeyboardInterrupt at a given iteration (as Ctrl-C would)."""
+
+    def __init__(self, iteration: int) -> None:
+        self.iteration = iteration
+
+    def __call__(self, record: IterRecord) -> None:
+        if record.iteration == self.iteration:
+            raise KeyboardInterrupt
+
+
+def lowest(history: tuple[IterRecord, ...]) -> IterRecord:
+    return min(history, key=lambda record: (record.loss, -record.iteration))
+
+
+@pytest.mark.parametrize("fit_with", ["full", "minibatch"])
+def test_interrupted_non_monotone_run_returns_the_lowest_loss_iterate(fit_with: str) -> None:
+    # Fixed-length steps of 0.3 reach the minimum within a few iterations and then circle it:
+    # the loss goes up and down, so the last iterate is not the best one.
+    X, y = data()
+    options = dict(step="norm", alpha=0.3, max_iter=1000, grad_tol=0.0, loss_tol=0.0,
+                   history=True, catch_interrupt=True, callback=CtrlCAt(60), every=1)
+    r = (gdfit.fit(X, y, **options) if fit_with == "full"  # type: ignore[arg-type]
+         else fit_minibatch(X, y, batch_size=25, **options))  # type: ignore[arg-type]
+    best = lowest(r.history)
+    assert r.stop_reason is StopReason.interrupted and r.iterations == 60
+    assert best.iteration < 60 and r.history[-1].loss > best.loss  # the premise
+    assert r.message == (f"interrupted at iteration 60; the parameters are those of iteration "
+                         f"{best.iteration}, the lowest loss of the run, not a converged fit")
+    np.testing.assert_allclose(r.w, best.w, rtol=1e-12)
+    assert r.b == pytest.approx(best.b, rel=1e-12)
+    assert r.loss == pytest.approx(best.loss, rel=1e-9)
+
+
+def test_interrupted_monotone_run_returns_the_last_iterate() -> None:
+    X, y = data()
+    r = gdfit.fit(X, y, step="fixed", alpha=0.01, max_iter=1000, grad_tol=0.0, loss_tol=0.0,
+                  history=True, catch_interrupt=True, callback=CtrlCAt(60), every=1)
+    assert r.iterations == 60 and lowest(r.history).iteration == 60
+    assert r.message == ("interrupted at iteration 60; the parameters are the last iterate, "
+                         "not a converged fit")
+    np.testing.assert_allclose(r.w, r.history[-1].w, rtol=1e-12)

@@ -135,7 +135,7 @@ def test_ctrl_c_leaves_no_model_file(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=WAIT)
     assert proc.returncode == 130
-    assert json.loads(out)["status"] == "interrupted"  # the last iterate is still reported
+    assert json.loads(out)["status"] == "interrupted"  # the best iterate so far is still reported
     assert "no model was saved" in err and "Traceback" not in err
     assert os.listdir(tmp_path) == []  # neither the model nor a temporary file
 
