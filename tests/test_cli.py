@@ -246,7 +246,7 @@ def test_the_tutorial_check_script_passes() -> None:
 
 
 @needs_gdfit
-def test_ctrl_c_prints_the_last_iterate_marked_interrupted_and_exits_130() -> None:
+def test_ctrl_c_prints_the_best_iterate_marked_interrupted_and_exits_130() -> None:
     import signal
     import time
 
