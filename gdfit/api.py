@@ -26,13 +26,15 @@ from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopReason, StopRule, build_rules
 
 
-def log_spaced(iteration: int) -> bool:
-    """True for iterations 0, 1, 2, 5, 10, 20, 50, 100, …: a progress log that stays short."""
-    if iteration <= 0:
-        return iteration == 0
-    while iteration % 10 == 0:
-        iteration //= 10
-    return iteration in (1, 2, 5)
+def next_log_spaced(iteration: int) -> int:
+    """The first of 1, 2, 5, 10, 20, 50, 100, … after ``iteration``: a progress log (from
+    iteration 0) that stays short."""
+    scale = 1
+    while True:
+        for mantissa in (1, 2, 5):
+            if mantissa * scale > iteration:
+                return mantissa * scale
+        scale *= 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,9 +104,9 @@ def run_descent(setup: Setup, start: Callable[..., Descent], *,
                           it.step_size, w, b, it.evaluations, it.reason)
 
     on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
-    when = log_spaced if every is None else (lambda k: k % every == 0)
+    after = next_log_spaced if every is None else (lambda k: k + every)
     run = start(np.zeros(setup.raw.dim), setup.policy, setup.rules, callback=on_iterate,
-                callback_when=when, keep_history=history, catch_interrupt=catch_interrupt)
+                next_report=after, keep_history=history, catch_interrupt=catch_interrupt)
     return run, tuple(to_record(it) for it in run.history)
 
 

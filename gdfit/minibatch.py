@@ -155,7 +155,7 @@ def check_stochastic(policy: StepPolicy) -> None:
 def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                       policy: StepPolicy, rules: tuple[StopRule, ...], *,
                       callback: Callable[[Iterate], None] | None = None,
-                      callback_when: Callable[[int], bool] | None = None,
+                      next_report: Callable[[int], int] | None = None,
                       keep_history: bool = False, catch_interrupt: bool = False) -> Descent:
     """Stochastic gradient descent: step on batch gradients, judge on the full objective.
 
@@ -190,6 +190,11 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             callback(it)
 
     report(iterate())
+    # The next iteration to report: an int compared once per iteration (never, without callback).
+    if callback is None:
+        due = -1
+    else:
+        due = 1 if next_report is None else next_report(0)
     # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
     fired: tuple[StopReason, str] | None = None
@@ -218,8 +223,9 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                 best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
             if keep_history:
                 history.append(iterate())
-            if callback is not None and (callback_when is None or callback_when(k)):
+            if k == due:
                 report(iterate())
+                due = k + 1 if next_report is None else next_report(k)
             fired = first_reason(rules, Progress(
                 k, loss, change, gnorm, vector_norm(delta), vector_norm(theta), gnorm0,
                 time.perf_counter() - start))

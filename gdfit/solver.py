@@ -59,7 +59,7 @@ def interrupted_message(ran: int, kept: int) -> str:
 def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             rules: tuple[StopRule, ...], *,
             callback: Callable[[Iterate], None] | None = None,
-            callback_when: Callable[[int], bool] | None = None,
+            next_report: Callable[[int], int] | None = None,
             keep_history: bool = False, catch_interrupt: bool = False) -> Descent:
     """Run gradient descent on ``problem`` from ``theta0``.
 
@@ -74,8 +74,11 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     rules : tuple of StopRule
         Checked in order after every iteration (and at the start); the first to fire ends the run.
     callback : callable, optional
-        Called with each :class:`Iterate` for which ``callback_when(iteration)`` is true, and
-        always with the first and the last.
+        Called with the first :class:`Iterate` (iteration 0), the last, and those in between
+        that ``next_report`` schedules.
+    next_report : callable, optional
+        ``next_report(k)``: the iteration after ``k`` at which to call ``callback`` next
+        (default ``k + 1``: every iteration). Asked at 0 and at each iteration it named.
     keep_history : bool
         Keep every iterate in ``Descent.history``.
     catch_interrupt : bool
@@ -115,6 +118,11 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             callback(it)
 
     report(iterate())
+    # The next iteration to report: an int compared once per iteration (never, without callback).
+    if callback is None:
+        due = -1
+    else:
+        due = 1 if next_report is None else next_report(0)
     # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
     gnorm0 = gnorm
@@ -171,8 +179,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
             if keep_history:
                 history.append(iterate())
-            if callback is not None and (callback_when is None or callback_when(k)):
+            if k == due:
                 report(iterate())
+                due = k + 1 if next_report is None else next_report(k)
             if simple:
                 if k >= k_max or gnorm <= g_min:
                     fired = first_reason(rules, Progress(k, loss, change, gnorm, step_norm,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import gdfit
 from gdfit import DataError, ExitCode, OptionError, StopReason
-from gdfit.api import log_spaced
+from gdfit.api import next_log_spaced
 from gdfit.steps import Backtracking
 from tests.conftest import lstsq, random_problem
 
@@ -137,8 +137,11 @@ def test_callback_sees_log_spaced_iterations_and_the_last() -> None:
     gdfit.fit(X, y, step="fixed", alpha=0.05, max_iter=7, grad_tol=0, every=3,
               callback=lambda rec: every.append(rec.iteration))
     assert every == [0, 3, 6, 7]
-    assert [k for k in range(1001) if log_spaced(k)] == [0, 1, 2, 5, 10, 20, 50, 100, 200, 500,
-                                                         1000]
+    scheduled = [0]
+    while scheduled[-1] < 1000:
+        scheduled.append(next_log_spaced(scheduled[-1]))
+    assert scheduled == [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    assert next_log_spaced(3) == 5 and next_log_spaced(999) == 1000 and next_log_spaced(-1) == 1
 
 
 @pytest.mark.parametrize(
