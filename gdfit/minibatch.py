@@ -191,10 +191,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
 
     report(iterate())
     # The next iteration to report: an int compared once per iteration (never, without callback).
-    if callback is None:
-        due = -1
-    else:
-        due = 1 if next_report is None else next_report(0)
+    advance = next_report or (lambda k: k + 1)
+    due = -1 if callback is None else advance(0)
     # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
     fired: tuple[StopReason, str] | None = None
@@ -225,7 +223,7 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                 history.append(iterate())
             if k == due:
                 report(iterate())
-                due = k + 1 if next_report is None else next_report(k)
+                due = advance(k)
             fired = first_reason(rules, Progress(
                 k, loss, change, gnorm, vector_norm(delta), vector_norm(theta), gnorm0,
                 time.perf_counter() - start))

@@ -119,10 +119,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
 
     report(iterate())
     # The next iteration to report: an int compared once per iteration (never, without callback).
-    if callback is None:
-        due = -1
-    else:
-        due = 1 if next_report is None else next_report(0)
+    advance = next_report or (lambda k: k + 1)
+    due = -1 if callback is None else advance(0)
     # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
     gnorm0 = gnorm
@@ -181,7 +179,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 history.append(iterate())
             if k == due:
                 report(iterate())
-                due = k + 1 if next_report is None else next_report(k)
+                due = advance(k)
             if simple:
                 if k >= k_max or gnorm <= g_min:
                     fired = first_reason(rules, Progress(k, loss, change, gnorm, step_norm,

@@ -198,3 +198,24 @@ def test_row_order_and_column_scaling(seed: int, c: float) -> None:
     scaled = gdfit.fit(Xs, y)
     assert scaled.w[0] * c == pytest.approx(base.w[0], rel=1e-7)
     assert scaled.b == pytest.approx(base.b, rel=1e-7, abs=1e-9)
+
+
+def test_descend_reports_every_iteration_by_default_and_what_next_report_schedules() -> None:
+    from gdfit.objective import LeastSquares
+    from gdfit.solver import descend
+    from gdfit.steps import make_step
+    from gdfit.stopping import MaxIter
+
+    X, y = random_problem(2, 40, 2)
+    problem = LeastSquares.from_arrays(X, y, intercept=True)
+    policy = make_step("fixed", alpha=0.01)
+
+    def seen(**options: object) -> list[int]:
+        got: list[int] = []
+        descend(problem, np.zeros(problem.dim), policy, (MaxIter(12),),
+                callback=lambda it: got.append(it.iteration), **options)  # type: ignore[arg-type]
+        return got
+
+    assert seen() == list(range(13))
+    assert seen(next_report=lambda k: 2 * k + 1) == [0, 1, 3, 7, 12]
+    assert seen(next_report=next_log_spaced) == [0, 1, 2, 5, 10, 12]
