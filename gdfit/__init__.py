@@ -39,7 +39,7 @@ _LAZY = {
     "MaxIter": "gdfit.stopping",
     "StopReason": "gdfit.stopping",
     "StopRule": "gdfit.stopping",
-    "compare": "gdfit.compare",
+    "compare": "gdfit.comparison",
     "fit_model": "gdfit.precise",
     "fit_minibatch": "gdfit.minibatch",
     "save_model": "gdfit.model",

@@ -13,7 +13,7 @@ from conftest import lstsq, random_problem
 from typer.testing import CliRunner
 
 from gdfit.cli import app
-from gdfit.compare import (
+from gdfit.comparison import (
     compare,
     parse_policy,
     parse_steps,

@@ -56,7 +56,7 @@ from gdfit.cli.views import (
 from gdfit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from gdfit.compare import CompareRow
+    from gdfit.comparison import CompareRow
 
 COMPARE_EPILOG = (
     "[b]Examples[/b]\n\n"
@@ -121,7 +121,7 @@ def compare_command(
     The table goes to stdout; progress, notes and plots to stderr.
     """
     from gdfit.cli.output import print_renderable
-    from gdfit.compare import compare, parse_steps
+    from gdfit.comparison import compare, parse_steps
     from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
     from gdfit.stopping import StopReason, build_extra_rules
 

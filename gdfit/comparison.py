@@ -1,4 +1,4 @@
-"""``gdfit.compare``: which way of choosing the step reaches the minimum first, on your data.
+"""``gdfit.compare()``: which way of choosing the step reaches the minimum first, on your data.
 
 Every policy runs on the same data, from the same start, with the same stopping rules, through
 :func:`gdfit.fit` (or :func:`gdfit.minibatch.fit_minibatch` with a batch size). The rows come back
@@ -210,9 +210,9 @@ def compare(
 
     Examples
     --------
-    >>> import gdfit.compare as gc
-    >>> rows = gc.compare([[1.0], [2.0], [3.0], [4.0]], [2.1, 3.9, 6.2, 7.8],
-    ...                   ["exact", "fixed:alpha=0.1", "backtracking"], scale="none")
+    >>> import gdfit
+    >>> rows = gdfit.compare([[1.0], [2.0], [3.0], [4.0]], [2.1, 3.9, 6.2, 7.8],
+    ...                      ["exact", "fixed:alpha=0.1", "backtracking"], scale="none")
     >>> [(r.rank, r.label, r.converged) for r in rows]
     [(1, 'exact', True), (2, 'backtracking', True), (3, 'fixed', True)]
     """

