@@ -7,6 +7,7 @@ a one-line gdfit error, unconverged fits warn, and messages speak of parameters,
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import subprocess
 import sys
@@ -55,3 +56,23 @@ def test_public_names_are_the_same_objects_whatever_the_import_order(prelude: st
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "exact True\n"
+def test_every_lazy_name_is_public_and_resolves() -> None:
+    assert set(gdfit.__all__) == set(gdfit._LAZY) | {"__version__"}
+    for name, module in gdfit._LAZY.items():
+        assert getattr(gdfit, name) is getattr(importlib.import_module(module), name)
+
+
+def test_dir_lists_the_public_names_for_tab_completion() -> None:
+    listed = dir(gdfit)
+    assert set(gdfit.__all__) <= set(listed)
+    assert {"fit", "compare", "FitResult", "DataError"} <= set(listed)
+    assert listed == sorted(listed)
+
+
+def test_dir_stays_cheap() -> None:
+    # Tab completion (dir) must not load the modules the public names live in.
+    code = ("import sys, gdfit\nnames = dir(gdfit)\n"
+            "print('fit' in names, 'FitResult' in names, 'numpy' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.split() == ["True", "True", "False"]
