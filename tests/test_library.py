@@ -76,3 +76,15 @@ def test_dir_stays_cheap() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.split() == ["True", "True", "False"]
+
+
+def test_the_package_declares_its_type_hints() -> None:
+    # PEP 561: a py.typed marker, installed with the package (a wheel build shows it too:
+    # pip wheel . --no-deps; unzip -l gdfit-*.whl | grep py.typed).
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(gdfit.__file__).parent
+    assert (root / "py.typed").is_file()
+    project = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["gdfit"]
