@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gdfit.arrays import design
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector
@@ -48,23 +49,6 @@ class Setup:
     names: tuple[str, ...]
     scale: Scale
     grad_tol: float
-
-
-def check_arrays(X: ArrayLike, y: ArrayLike,
-                 features: Sequence[str] | None) -> tuple[Vector, Vector, tuple[str, ...]]:
-    """X as n × d float64 (a 1-D X is one column), y as n, and the feature names."""
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    names = tuple(features) if features is not None else tuple(f"x{j}" for j in
-                                                                range(Xa.shape[-1]))
-    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
-        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
-                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
-    return Xa, ya, names
 
 
 def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | StepPolicy,
@@ -139,7 +123,7 @@ def fit(
     y: ArrayLike,
     *,
     features: Sequence[str] | None = None,
-    target: str = "y",
+    target: str | None = None,
     intercept: bool = True,
     step: str | StepPolicy = DEFAULT_STEP,
     alpha: float | None = None,
@@ -157,11 +141,14 @@ def fit(
 
     Parameters
     ----------
-    X : array_like, shape (n, d)
-        Predictors (a 1-D array is one column).
-    y : array_like, shape (n,)
+    X : array_like, Series or data frame, shape (n, d)
+        Predictors (a 1-D array is one column): a numpy array, nested lists, a record array,
+        a pandas (or polars) Series or DataFrame.
+    y : array_like, Series or one-column frame, shape (n,) or (n, 1)
         Target.
-    features, target : names used in the result (default ``x0, x1, …`` and ``y``).
+    features, target : str, optional
+        Names used in the result; they win over a frame's column names and a Series' name
+        (default: those, else ``x0, x1, …`` and ``y``).
     intercept : bool
         Fit b (default) or force the line through the origin.
     step : str or StepPolicy
@@ -192,6 +179,15 @@ def fit(
     FitResult
         With the loss, R² and the ``numpy.linalg.lstsq`` reference computed from the rows.
 
+    Raises
+    ------
+    DataError
+        A column that is not numeric or holds NaN/±inf (named, with its first bad row), y not
+        one column, X and y of different lengths, no rows; too few rows, a constant column, or
+        columns that are linearly dependent.
+    OptionError
+        An invalid parameter (the message names it, e.g. ``alpha=``).
+
     Examples
     --------
     >>> import gdfit
@@ -199,7 +195,7 @@ def fit(
     >>> round(float(r.w[0]), 9), round(r.b, 9), r.converged
     (2.0, 0.0, True)
     """
-    Xa, ya, names = check_arrays(X, y, features)
+    Xa, ya, names, target = design(X, y, features=features, target=target)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     result = fit_statistics(raw, features=names, target=target, step=step, alpha=alpha,
                             max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
@@ -216,7 +212,7 @@ def fit_statistics(
     problem: LeastSquares,
     *,
     features: Sequence[str] | None = None,
-    target: str = "y",
+    target: str | None = None,
     step: str | StepPolicy = DEFAULT_STEP,
     alpha: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -241,7 +237,7 @@ def fit_statistics(
     run, records = run_descent(setup, partial(descend, scaled), callback=callback, every=every,
                                history=history, catch_interrupt=catch_interrupt)
     mse = run.loss * setup.scaling.loss_factor
-    return build_result(setup, run, records, target=target, loss=mse,
+    return build_result(setup, run, records, target=target or "y", loss=mse,
                         r2=statistics_quality(problem, mse),
                         lstsq=normal_equations_solution(problem))
 

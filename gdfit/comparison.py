@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from numpy.typing import ArrayLike
 
+from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.minibatch import check_stochastic, fit_minibatch
 from gdfit.objective import LeastSquares
@@ -190,8 +190,8 @@ def compare(
 
     Parameters
     ----------
-    X, y : array_like
-        The data, as for :func:`gdfit.fit`.
+    X, y : array_like, Series or data frame
+        The data, as for :func:`gdfit.fit` (a frame's column names are kept).
     steps : sequence of str or StepPolicy, optional
         Policy names, ``name:param=value`` specs (see :func:`parse_policy`) or instances;
         default: every registered policy that needs no tuning (:func:`tuning_free_policies`).
@@ -218,7 +218,9 @@ def compare(
     """
     if "step" in fit_options or "alpha" in fit_options:
         raise OptionError("give compare() its policies in steps, not step= or alpha=")
-    stochastic = batch_size is not None and batch_size < np.shape(y)[0]
+    Xa, ya, names, target = design(X, y, features=fit_options.pop("features", None),
+                                   target=fit_options.pop("target", None))
+    stochastic = batch_size is not None and batch_size < ya.shape[0]
     if steps is None:
         policies = parse_steps(None, stochastic=stochastic)
     else:
@@ -228,13 +230,11 @@ def compare(
     if stochastic:
         for policy in policies:
             check_stochastic(policy)
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
     rows = []
     problem: LeastSquares | None = None
     for label, policy in zip(_labels(policies), policies, strict=True):
         result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
-                               **fit_options)
+                               features=names, target=target, **fit_options)
         if problem is None:
             problem = LeastSquares.from_arrays(Xa, ya, intercept=result.intercept)
         excess = float(excess_loss(problem, result.theta, result.lstsq_theta)[0])

@@ -32,11 +32,11 @@ from gdfit.api import (
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
     build_result,
-    check_arrays,
     prepare,
     run_descent,
 )
 from gdfit.api import fit as full_batch_fit
+from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
@@ -249,7 +249,7 @@ def fit_minibatch(
     batch_size: int | None,
     seed: int = 0,
     features: Sequence[str] | None = None,
-    target: str = "y",
+    target: str | None = None,
     intercept: bool = True,
     step: str | StepPolicy = DEFAULT_STEP,
     alpha: float | None = None,
@@ -281,20 +281,15 @@ def fit_minibatch(
     >>> round(float(r.w[0]), 6), round(r.b, 6), r.iterations, r.epochs
     (3.0, 1.0, 500, 100)
     """
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    common: dict[str, Any] = dict(features=features, target=target, intercept=intercept,
-                                  step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-                                  loss_tol=loss_tol, scale=scale, callback=callback, every=every,
-                                  history=history, catch_interrupt=catch_interrupt,
-                                  extra_rules=extra_rules)
     if batch_size is not None and batch_size < 1:
         raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
-    if batch_size is None or Xa.ndim != 2 or batch_size >= Xa.shape[0]:
-        return full_batch_fit(Xa, ya, **common)
-    Xa, ya, names = check_arrays(Xa, ya, features)
+    Xa, ya, names, target = design(X, y, features=features, target=target)
+    if batch_size is None or batch_size >= Xa.shape[0]:
+        return full_batch_fit(Xa, ya, features=names, target=target, intercept=intercept,
+                              step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                              loss_tol=loss_tol, scale=scale, callback=callback, every=every,
+                              history=history, catch_interrupt=catch_interrupt,
+                              extra_rules=extra_rules)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, fit, fit_statistics
+from gdfit.arrays import design
 from gdfit.basis import (
     DD,
     Basis,
@@ -42,7 +43,7 @@ from gdfit.basis import (
     dd_to_longdouble,
     exact,
 )
-from gdfit.errors import DataError, OptionError
+from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares
 from gdfit.poly import PolyBasis, power_names
 from gdfit.result import FitResult, IterRecord
@@ -212,11 +213,11 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
 
 
 def fit_model(
-    X: np.ndarray,
-    y: np.ndarray,
+    X: Any,
+    y: Any,
     *,
-    features: Sequence[str],
-    target: str = "y",
+    features: Sequence[str] | None = None,
+    target: str | None = None,
     intercept: bool = True,
     poly: int | None = None,
     precise: bool = False,
@@ -236,8 +237,8 @@ def fit_model(
 
     Parameters
     ----------
-    X, y : the data (n × d and n).
-    features, target : names.
+    X, y : the data (n × d and n), as for :func:`gdfit.api.fit` (arrays, Series, frames).
+    features, target : names (default: the frame's and the Series', else ``x0, …`` and ``y``).
     intercept : bool
         Fit b, or force the model through the origin.
     poly : int, optional
@@ -257,13 +258,7 @@ def fit_model(
         The result in raw coefficients (powers of x under ``poly``) and its statistics.
     """
     check_level(level)
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    names = tuple(features)
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
+    Xa, ya, names, target = design(X, y, features=features, target=target)
     if precise:
         _check_preset(step, grad_tol, loss_tol, scale)
         if extra_rules:

@@ -171,7 +171,7 @@ def test_data_problems_are_named() -> None:
         gdfit.fit([[1.0, 7.0], [2.0, 7.0], [3.0, 7.0]], [1.0, 2.0, 4.0], features=["a", "c"])
     with pytest.raises(DataError, match="all zeros"):
         gdfit.fit([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]], [1.0, 2.0, 4.0], intercept=False)
-    with pytest.raises(DataError, match="NaN or infinite"):
+    with pytest.raises(DataError, match=r"column 'x0' has a missing value \(NaN\) at row 1"):
         gdfit.fit([[1.0], [np.nan], [3.0]], [1.0, 2.0, 4.0])
     # Without an intercept a constant column is an ordinary, identifiable predictor.
     r = gdfit.fit([[1.0, 7.0], [2.0, 7.0], [3.0, 7.0]], [1.0, 2.0, 4.0], intercept=False)

@@ -11,10 +11,13 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from typing import Any
 
+import numpy as np
 import pytest
 
 import gdfit
+from gdfit import DataError
 
 
 def _submodules() -> set[str]:
@@ -88,3 +91,105 @@ def test_the_package_declares_its_type_hints() -> None:
     assert (root / "py.typed").is_file()
     project = tomllib.loads((root.parent / "pyproject.toml").read_text())
     assert "py.typed" in project["tool"]["setuptools"]["package-data"]["gdfit"]
+
+
+# --- data frames, shapes and bad values -----------------------------------------------------
+
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture
+def frame() -> Any:
+    rng = np.random.default_rng(11)
+    area = rng.uniform(40, 120, 30)
+    rooms = np.round(area / 25 + rng.normal(0, 0.5, 30))
+    price = 2.5 * area + 10 * rooms + 100 + rng.normal(0, 5, 30)
+    return pd.DataFrame({"area": area, "rooms": rooms, "city": ["Paris"] * 30, "price": price})
+
+
+def _entry_points() -> list[Any]:
+    from gdfit.minibatch import fit_minibatch
+    from gdfit.precise import fit_model
+
+    return [
+        pytest.param(gdfit.fit, id="fit"),
+        pytest.param(lambda X, y, **kw: fit_minibatch(X, y, batch_size=None, **kw),
+                     id="fit_minibatch"),
+        pytest.param(lambda X, y, **kw: fit_model(X, y, **kw).result, id="fit_model"),
+        pytest.param(lambda X, y, **kw: fit_model(X, y, precise=True, **kw).result,
+                     id="fit_model-precise"),
+        pytest.param(lambda X, y, **kw: gdfit.compare(X, y, ["exact"], **kw)[0].result,
+                     id="compare"),
+    ]
+
+
+@pytest.mark.parametrize("fit", _entry_points())
+def test_frame_and_series_names_are_kept(fit: Any, frame: Any) -> None:
+    r = fit(frame[["area", "rooms"]], frame["price"])
+    assert r.features == ("area", "rooms") and r.target == "price"
+    plain = gdfit.fit(frame[["area", "rooms"]].to_numpy(), frame["price"].to_numpy())
+    assert plain.features == ("x0", "x1") and plain.target == "y"
+    np.testing.assert_allclose(r.theta, plain.theta, rtol=1e-9)
+    named = fit(frame[["area", "rooms"]], frame["price"], features=["a", "r"], target="p")
+    assert named.features == ("a", "r") and named.target == "p"  # explicit names win
+
+
+def test_series_record_array_and_one_column_frame() -> None:
+    s = pd.Series([1.0, 2.0, 3.0, 4.0], name="x")
+    y = pd.Series([2.1, 3.9, 6.2, 7.8], name="sales")
+    r = gdfit.fit(s, y)
+    assert r.features == ("x",) and r.target == "sales"
+    assert gdfit.fit(s, y.to_frame()).target == "sales"
+    records = np.array([(1.0, 5.0), (2.0, 3.0), (3.0, 4.0), (4.0, 1.0)],
+                       dtype=[("u", "f8"), ("v", "f8")])
+    assert gdfit.fit(records, y).features == ("u", "v")
+
+
+def test_y_as_a_column_is_accepted_and_other_shapes_are_refused() -> None:
+    X = np.arange(6.0)[:, None]
+    y = 3 * X[:, 0] + 1
+    flat = gdfit.fit(X, y)
+    column = gdfit.fit(X, y[:, None])
+    np.testing.assert_array_equal(column.theta, flat.theta)
+    with pytest.raises(DataError, match=r"y must have shape \(n,\) or \(n, 1\); got \(6, 2\)"):
+        gdfit.fit(X, np.column_stack([y, y]))
+    with pytest.raises(DataError, match=r"y must be one column; got a frame with 2 columns "
+                                        r"\(a, b\)"):
+        gdfit.fit(X, pd.DataFrame({"a": y, "b": y}))
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda f: (f[["area", "city"]], f["price"]),
+     "column 'city' is not numeric: row 0 holds 'Paris'"),
+    (lambda f: (f[["area"]], f["city"]), r"y \('city'\) is not numeric: row 0 holds 'Paris'"),
+    (lambda f: (f[["area", "rooms"]].assign(rooms=lambda d: d.rooms.astype(object).where(
+        d.index != 4, "four")), f["price"]), "column 'rooms' is not numeric: row 4 holds 'four'"),
+    (lambda f: ([[1.0, "a"], [2.0, "b"], [3.0, "c"]], [1.0, 2.0, 3.0]),
+     "column 'x1' is not numeric: row 0 holds 'a'"),
+    (lambda f: (f[["area"]].assign(when=pd.Timestamp("2024-01-01")), f["price"]),
+     "column 'when' holds dates or times"),
+    (lambda f: (f[["area", "rooms"]].assign(rooms=lambda d: d.rooms.where(d.index != 7)),
+                f["price"]), r"column 'rooms' has a missing value \(NaN\) at row 7"),
+    (lambda f: (f[["area"]].assign(n=pd.array([1] * 29 + [None], dtype="Int64")), f["price"]),
+     r"column 'n' has a missing value \(NaN\) at row 29"),
+    (lambda f: (f[["area"]], f["price"].where(f.index != 3, np.inf)),
+     r"y \('price'\) has an infinite value \(inf\) at row 3"),
+    (lambda f: (f[["area"]], f["price"][:20]), "X has 30 rows but y has 20"),
+    (lambda f: (np.empty((0, 2)), np.empty(0)), "no rows to fit"),
+    (lambda f: (f[["area", "rooms"]].set_axis(["a", "a"], axis=1), f["price"]),
+     r"X names 'a' twice \(columns 0 and 1\)"),
+])
+@pytest.mark.parametrize("fit", _entry_points())
+def test_bad_data_is_a_data_error_naming_the_column_and_row(fit: Any, frame: Any, make: Any,
+                                                            message: str) -> None:
+    X, y = make(frame)
+    with pytest.raises(DataError, match=message):
+        fit(X, y)
+
+
+def test_names_that_do_not_fit_x_are_refused() -> None:
+    X = np.arange(12.0).reshape(6, 2) ** [1, 2]
+    with pytest.raises(DataError, match="features= has 3 names for the 2 columns of X"):
+        gdfit.fit(X, X[:, 0], features=["a", "b", "c"])
+    with pytest.raises(DataError, match="features= names 'a' twice"):
+        gdfit.fit(X, X[:, 0], features=["a", "a"])
