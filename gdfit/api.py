@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gdfit.arrays import design
+from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector
@@ -51,11 +52,35 @@ class Setup:
     grad_tol: float
 
 
+def check_design(problem: LeastSquares, names: Sequence[str], rows: Vector | None = None) -> None:
+    """Refuse a problem whose coefficients cannot be estimated, naming the columns.
+
+    Too few rows or a constant (without intercept: all-zero) column first
+    (:func:`~gdfit.scaling.check_identifiable`), then linear dependence from the standardised
+    second moments (:func:`~gdfit.basis.check_rank_moments`, O(d³)). When that flags a
+    dependency and the rows are at hand, the singular values of the standardised rows
+    (:func:`~gdfit.basis.check_rank`, the test a :class:`~gdfit.basis.ColumnBasis` makes) have
+    the last word: squaring the design loses half the digits, the rows do not.
+    """
+    names = tuple(names)
+    check_identifiable(problem, names)
+    try:
+        check_rank_moments(problem, names)
+    except DataError:
+        if rows is None:
+            raise
+        check_rank_rows(rows, names, intercept=problem.intercept)
+
+
 def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | StepPolicy,
             alpha: float | None, max_iter: int, grad_tol: float, loss_tol: float,
             scale: Scale | str, every: int | None,
-            extra_rules: Sequence[StopRule]) -> Setup:
-    """Validate the options and build the policy, the rules and the scaling for ``raw``."""
+            extra_rules: Sequence[StopRule], rows: Vector | None = None) -> Setup:
+    """Validate the options and build the policy, the rules and the scaling for ``raw``.
+
+    Every entry point that fits comes here, so that every one makes the checks of
+    :func:`check_design` (``rows``: the raw X, when the caller holds it).
+    """
     names = tuple(features) if features is not None else tuple(
         f"x{j}" for j in range(raw.n_features))
     if len(names) != raw.n_features:
@@ -69,7 +94,7 @@ def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | St
     else:
         policy = step
     rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
-    check_identifiable(raw, names)
+    check_design(raw, names, rows)
     return Setup(raw, AffineScaling.for_problem(raw, scale), policy, rules, names, Scale(scale),
                  grad_tol)
 
@@ -197,10 +222,11 @@ def fit(
     """
     Xa, ya, names, target = design(X, y, features=features, target=target)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
-    result = fit_statistics(raw, features=names, target=target, step=step, alpha=alpha,
-                            max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
-                            scale=scale, callback=callback, every=every, history=history,
-                            catch_interrupt=catch_interrupt, extra_rules=extra_rules)
+    setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
+                    rows=Xa)
+    result = descend_statistics(setup, target=target, callback=callback, every=every,
+                                history=history, catch_interrupt=catch_interrupt)
     # The rows are at hand: measure the fit on them rather than through the moments.
     mse, r2 = fit_quality(Xa, ya, result.w, result.b)
     ref_w, ref_b = lstsq_solution(Xa, ya, raw)
@@ -233,13 +259,24 @@ def fit_statistics(
     setup = prepare(problem, features, step=step, alpha=alpha, max_iter=max_iter,
                     grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, every=every,
                     extra_rules=extra_rules)
+    return descend_statistics(setup, target=target or "y", callback=callback, every=every,
+                              history=history, catch_interrupt=catch_interrupt)
+
+
+def descend_statistics(setup: Setup, *, target: str,
+                       callback: Callable[[IterRecord], Any] | None, every: int | None,
+                       history: bool, catch_interrupt: bool) -> FitResult:
+    """Descend on ``setup.raw``'s statistics in the scaled coordinates; the loss and R² come
+    from the statistics, the reference solution from the standardised normal equations."""
+    problem = setup.raw
     scaled = setup.scaling.transform(problem)
     run, records = run_descent(setup, partial(descend, scaled), callback=callback, every=every,
                                history=history, catch_interrupt=catch_interrupt)
     mse = run.loss * setup.scaling.loss_factor
-    return build_result(setup, run, records, target=target or "y", loss=mse,
+    return build_result(setup, run, records, target=target, loss=mse,
                         r2=statistics_quality(problem, mse),
                         lstsq=normal_equations_solution(problem))
+
 
 def divergence_advice(policy: StepPolicy, scale: Scale) -> str:
     """What to try after a run diverged."""

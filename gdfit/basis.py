@@ -264,6 +264,13 @@ def check_rank(Z: FloatArray, names: Sequence[str]) -> None:
                 exact_below=1e3 * np.finfo(np.float64).eps)
 
 
+def check_rank_rows(X: FloatArray, names: Sequence[str], *, intercept: bool) -> None:
+    """:func:`check_rank` on the raw columns ``X``, standardised as :class:`ColumnBasis`
+    standardises them (a column without spread is left to ``check_identifiable``)."""
+    shift, scale = _standardise(X, intercept)
+    check_rank((X - shift) / np.where(scale > 0, scale, 1.0), names)
+
+
 def check_rank_moments(problem: LeastSquares, names: Sequence[str]) -> None:
     """:func:`check_rank` from sufficient statistics alone (no rows at hand).
 

@@ -309,7 +309,8 @@ def fit_rows(
     Xa, ya, names, target = design(X, y, features=features, target=target)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
+                    rows=Xa)
     scaling = setup.scaling
     problem = RowsLeastSquares.from_rows((Xa - scaling.x_shift) / scaling.x_scale,
                                          (ya - scaling.y_shift) / scaling.y_scale,

@@ -292,7 +292,8 @@ def fit_minibatch(
                               extra_rules=extra_rules)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
+                    rows=Xa)
     check_stochastic(setup.policy)
     scaling = setup.scaling
     batches = MiniBatches((Xa - scaling.x_shift) / scaling.x_scale,

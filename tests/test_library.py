@@ -193,3 +193,70 @@ def test_names_that_do_not_fit_x_are_refused() -> None:
         gdfit.fit(X, X[:, 0], features=["a", "b", "c"])
     with pytest.raises(DataError, match="features= names 'a' twice"):
         gdfit.fit(X, X[:, 0], features=["a", "a"])
+
+
+# --- identifiability and rank: checked by the library, for every entry point ---------------
+
+DEPENDENT = ("the design is rank deficient: columns 'x', 'x2' are linearly dependent, so "
+             "their coefficients cannot be told apart; drop one of them")
+
+
+def _dependent() -> tuple[Any, Any]:
+    x = np.arange(1.0, 9.0)
+    y = 3 * x + 0.1 * np.sin(x)
+    return pd.DataFrame({"x": x, "x2": 2 * x}), pd.Series(y, name="y")
+
+
+def _fit_statistics(X: Any, y: Any) -> Any:
+    problem = gdfit.LeastSquares.from_arrays(X.to_numpy(), y.to_numpy())
+    return gdfit.fit_statistics(problem, features=list(X.columns))
+
+
+def _fit_rows(X: Any, y: Any) -> Any:
+    from gdfit.engines import fit_rows
+
+    return fit_rows(X, y)
+
+
+@pytest.mark.parametrize("fit", [
+    *_entry_points(),
+    pytest.param(_fit_statistics, id="fit_statistics"),
+    pytest.param(lambda X, y: gdfit.fit_minibatch(X, y, batch_size=3, step="fixed"),
+                 id="fit_minibatch-batches"),
+    pytest.param(_fit_rows, id="fit_rows"),
+])
+def test_every_entry_point_refuses_linearly_dependent_columns(fit: Any) -> None:
+    X, y = _dependent()
+    with pytest.raises(DataError) as info:
+        fit(X, y)
+    assert str(info.value) == DEPENDENT
+
+
+@pytest.mark.parametrize("argv", [
+    ["fit"], ["fit", "--engine", "rows"], ["fit", "--engine", "gram"], ["fit", "--stats"],
+    ["fit", "--batch-size", "3", "--step", "fixed"], ["compare"],
+    ["compare", "--batch-size", "3", "--steps", "fixed"]], ids=" ".join)
+def test_the_command_line_gives_the_librarys_error(tmp_path: Any, argv: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from gdfit.cli import app
+
+    X, y = _dependent()
+    path = tmp_path / "dep.csv"
+    X.assign(y=y).to_csv(path, index=False)
+    result = CliRunner().invoke(app, [argv[0], str(path), "-q", *argv[1:]])
+    assert result.exit_code == 1
+    assert result.stderr == f"gdfit: error: {path}: {DEPENDENT}\n"
+
+
+def test_with_the_rows_at_hand_the_rows_decide_a_near_dependency() -> None:
+    # σ_min/σ_max ≈ 4e-8: the second moments (κ squared) cannot tell it from a dependency, the
+    # standardised rows can (as --engine rows, which holds them, does).
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    X = np.column_stack([x, x + 7e-8 * rng.normal(size=200)])
+    y = x + 0.1 * rng.normal(size=200)
+    with pytest.raises(DataError, match="rank deficient"):
+        gdfit.fit_statistics(gdfit.LeastSquares.from_arrays(X, y))
+    assert gdfit.fit(X, y, max_iter=10).iterations == 10
+    assert gdfit.fit_minibatch(X, y, batch_size=50, step="fixed", max_iter=10).iterations == 10

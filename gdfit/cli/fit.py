@@ -337,7 +337,6 @@ def fit_command(
                                every=every, history=views.history, **options)
             result, design, fit_stats = fitted.result, fitted.basis, fitted.stats
         else:
-            design = ColumnBasis(data.X, data.features, intercept=intercept)  # rank check
             with views.bar(max_iter) as bar:
                 # --engine rows asked for: every full-batch iteration reads the rows.
                 fit_with = (partial(_fit_rows, views) if engine is Engine.rows
@@ -347,6 +346,8 @@ def fit_command(
                                    grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
                                    callback=progress, every=every, catch_interrupt=True,
                                    extra_rules=stop_rules)
+            # The library checked the design (rank, constant columns) before it descended.
+            design = ColumnBasis(data.X, data.features, intercept=intercept)
         result = replace(result, engine=Engine.rows.value)
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
@@ -410,12 +411,11 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     result and model files are written atomically, so nothing partial is left behind.
     """
     from gdfit.api import fit_statistics
-    from gdfit.basis import check_rank_moments
     from gdfit.cli.output import json_line, print_renderable, result_stream
     from gdfit.engines import fit_interrupted_read, moment_statistics, read_progress
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
     from gdfit.render_stats import stats_dict
-    from gdfit.scaling import AffineScaling, check_identifiable
+    from gdfit.scaling import AffineScaling
     from gdfit.stream import ReadInterrupted, stream_statistics
 
     intercept = options["intercept"]
@@ -443,11 +443,9 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
         if not quiet:
             _describe_stream(info, f"engine {chosen.value} ({why})",
                              time.perf_counter() - started)
-        with reported_errors(info.source, traceback):
-            check_identifiable(problem, info.features)  # too few rows, constant columns first
-            check_rank_moments(problem, info.features)  # gdfit.basis: names the columns
         printer = None if quiet else ProgressPrinter(err, info.features, intercept)
-        with views.bar(descent["max_iter"]) as bar:
+        # fit_statistics checks the design (too few rows, constant or dependent columns).
+        with reported_errors(info.source, traceback), views.bar(descent["max_iter"]) as bar:
             factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
                 AffineScaling.standard(problem).loss_factor
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
