@@ -260,3 +260,93 @@ def test_with_the_rows_at_hand_the_rows_decide_a_near_dependency() -> None:
         gdfit.fit_statistics(gdfit.LeastSquares.from_arrays(X, y))
     assert gdfit.fit(X, y, max_iter=10).iterations == 10
     assert gdfit.fit_minibatch(X, y, batch_size=50, step="fixed", max_iter=10).iterations == 10
+
+
+# --- FitResult: predict, to_dict, summary, repr ----------------------------------------------
+
+def test_predict_matches_the_fitted_line_and_the_saved_model(frame: Any, tmp_path: Any) -> None:
+    r = gdfit.fit(frame[["area", "rooms"]], frame["price"])
+    X = frame[["area", "rooms"]].to_numpy()
+    np.testing.assert_allclose(r.predict(X), X @ r.w + r.b, rtol=1e-14)
+    path = tmp_path / "model.json"
+    gdfit.save_model(r, path)
+    np.testing.assert_array_equal(r.predict(X), gdfit.load_model(path).predict(X))
+
+
+def test_predict_matches_frame_columns_by_name(frame: Any) -> None:
+    r = gdfit.fit(frame[["area", "rooms"]], frame["price"])
+    by_position = r.predict(frame[["area", "rooms"]].to_numpy())
+    # other order, extra columns (even text ones): the fit's columns are found by name
+    np.testing.assert_array_equal(r.predict(frame[["city", "rooms", "price", "area"]]),
+                                  by_position)
+    with pytest.raises(DataError, match=r"X lacks the column the fit needs: 'rooms' \(X has: "
+                                        r"'area', 'price'\)"):
+        r.predict(frame[["area", "price"]])
+    with pytest.raises(DataError, match=r"X has 3 columns; the fit has 2 \(area, rooms\)"):
+        r.predict(np.ones((4, 3)))
+    with pytest.raises(DataError, match="column 'rooms' is not numeric: row 0 holds 'Paris'"):
+        r.predict(frame[["area"]].assign(rooms="Paris"))
+    gaps = r.predict(frame[["area", "rooms"]].assign(rooms=lambda d: d.rooms.where(
+        d.index != 2)))
+    assert np.isnan(gaps[2]) and np.isfinite(np.delete(gaps, 2)).all()  # as gdfit predict
+
+
+def test_predict_one_column_and_one_row() -> None:
+    r = gdfit.fit([1.0, 2.0, 3.0, 4.0], [3.0, 5.0, 7.0, 9.0])
+    np.testing.assert_allclose(r.predict([10.0, 20.0]), [21.0, 41.0])
+    two = gdfit.fit(np.arange(10.0).reshape(5, 2) ** [1, 2], np.arange(5.0))
+    assert two.predict([[1.0, 2.0]]).shape == (1,)
+    with pytest.raises(DataError, match=r"for one row use X.reshape\(1, -1\)"):
+        two.predict([1.0, 2.0])
+
+
+def test_to_dict_is_the_command_lines_json(frame: Any, tmp_path: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from gdfit.cli import app
+
+    path = tmp_path / "houses.csv"
+    frame.drop(columns="city").to_csv(path, index=False)
+    cli = json.loads(CliRunner().invoke(app, ["fit", str(path), "-q", "-f", "json",
+                                              "--engine", "rows"]).stdout)
+    r = gdfit.fit(frame[["area", "rooms"]], frame["price"])
+    data = r.to_dict()
+    context = {"source", "dropped_rows", "stats"}
+    assert set(data) == set(cli) - context
+    for key in ("features", "target", "status", "iterations", "step", "scale", "n_obs"):
+        assert data[key] == cli[key], key
+    np.testing.assert_allclose(data["w"], cli["w"], rtol=1e-12)
+    assert data["engine"] is None and cli["engine"] == "rows"
+    json.dumps(data, allow_nan=False)  # plain JSON-ready data
+
+
+def test_summary_is_the_text_table_and_repr_is_short(frame: Any) -> None:
+    r = gdfit.fit(frame[["area", "rooms"]], frame["price"], history=True)
+    text = r.summary()
+    assert "\x1b[" not in text  # no terminal codes
+    lines = text.splitlines()
+    assert lines[0] == "price ~ area + rooms"
+    assert all(line == line.rstrip() for line in lines)
+    for needle in ("w[area]", "w[rooms]", "gradient descent", "exact least squares",
+                   "status      converged"):
+        assert needle in text, needle
+    assert f"{r.w[0]:.12g}"[:10] in text
+    short = repr(r)
+    assert short.startswith("FitResult(status='converged', iterations=")
+    assert f"'area': {r.w[0]:.7g}" in short and f"b={r.b:.7g}" in short
+    assert "history" not in short and "IterRecord" not in short and len(short) < 200
+    html = r._repr_html_()
+    assert html.startswith("<pre") and "w[area]" in html
+
+
+def test_repr_of_a_wide_fit_stays_short() -> None:
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 40))
+    r = gdfit.fit(X, X @ rng.normal(size=40) + 1.0)
+    text = repr(r)
+    assert "'x0':" in text and "'x39':" not in text and "… 34 more" in text
+    assert len(text) < 300
+    no_b = gdfit.fit(X[:, :2], X[:, 0] + X[:, 1], intercept=False)
+    assert repr(no_b).endswith("b=None)")
