@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "fit": "gdfit.api",
     "fit_statistics": "gdfit.api",
+    "ConvergenceWarning": "gdfit.errors",
     "DataError": "gdfit.errors",
     "ExitCode": "gdfit.errors",
     "GdfitError": "gdfit.errors",
@@ -52,7 +53,7 @@ _LAZY = {
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from gdfit.api import fit, fit_statistics
     from gdfit.comparison import compare
-    from gdfit.errors import DataError, ExitCode, GdfitError, OptionError
+    from gdfit.errors import ConvergenceWarning, DataError, ExitCode, GdfitError, OptionError
     from gdfit.minibatch import fit_minibatch
     from gdfit.model import load_model, save_model
     from gdfit.objective import LeastSquares
@@ -101,6 +102,7 @@ __all__ = [
     "STEP_POLICIES",
     "AffineScaling",
     "Backtracking",
+    "ConvergenceWarning",
     "DataError",
     "ExactLineSearch",
     "ExitCode",

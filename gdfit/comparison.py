@@ -17,6 +17,7 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
+from gdfit.api import silent_fits
 from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.minibatch import check_stochastic, fit_minibatch
@@ -233,8 +234,9 @@ def compare(
     rows = []
     problem: LeastSquares | None = None
     for label, policy in zip(_labels(policies), policies, strict=True):
-        result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
-                               features=names, target=target, **fit_options)
+        with silent_fits():  # the rows say which runs converged
+            result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
+                                   features=names, target=target, **fit_options)
         if problem is None:
             problem = LeastSquares.from_arrays(Xa, ya, intercept=result.intercept)
         excess = float(excess_loss(problem, result.theta, result.lstsq_theta)[0])

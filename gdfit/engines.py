@@ -36,6 +36,7 @@ from gdfit.api import (
     fit_statistics,
     prepare,
     run_descent,
+    warns_unconverged,
 )
 from gdfit.arrays import design
 from gdfit.choices import BadRows, Engine
@@ -281,6 +282,7 @@ class RowsLeastSquares(LeastSquares):
 # Fitting
 
 
+@warns_unconverged
 def fit_rows(
     X: Any,
     y: Any,

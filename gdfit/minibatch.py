@@ -34,6 +34,7 @@ from gdfit.api import (
     build_result,
     prepare,
     run_descent,
+    warns_unconverged,
 )
 from gdfit.api import fit as full_batch_fit
 from gdfit.arrays import design
@@ -242,6 +243,7 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                    elapsed=time.perf_counter() - start, history=tuple(history))
 
 
+@warns_unconverged
 def fit_minibatch(
     X: ArrayLike,
     y: ArrayLike,

@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, fit, fit_statistics
+from gdfit.api import (
+    DEFAULT_GRAD_TOL,
+    DEFAULT_LOSS_TOL,
+    DEFAULT_MAX_ITER,
+    fit,
+    fit_statistics,
+    warns_unconverged,
+)
 from gdfit.arrays import design
 from gdfit.basis import (
     DD,
@@ -212,6 +219,7 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
     return combined, w_acc, b_acc, lstsq, len(runs), tuple(corrections)
 
 
+@warns_unconverged
 def fit_model(
     X: Any,
     y: Any,

@@ -350,3 +350,96 @@ def test_repr_of_a_wide_fit_stays_short() -> None:
     assert len(text) < 300
     no_b = gdfit.fit(X[:, :2], X[:, 0] + X[:, 1], intercept=False)
     assert repr(no_b).endswith("b=None)")
+
+
+# --- ConvergenceWarning ----------------------------------------------------------------------
+
+def _unconverged_calls() -> list[Any]:
+    from gdfit.engines import fit_rows
+    from gdfit.precise import fit_model
+
+    def stats(X: Any, y: Any, **kw: Any) -> Any:
+        return gdfit.fit_statistics(gdfit.LeastSquares.from_arrays(X, y), **kw)
+
+    return [
+        pytest.param(gdfit.fit, id="fit"),
+        pytest.param(stats, id="fit_statistics"),
+        pytest.param(lambda X, y, **kw: gdfit.fit_minibatch(X, y, batch_size=4, **kw),
+                     id="fit_minibatch"),
+        pytest.param(lambda X, y, **kw: fit_model(X, y, **kw), id="fit_model"),
+        pytest.param(lambda X, y, **kw: fit_model(X[:, :1], y, poly=2, **kw),
+                     id="fit_model-poly"),
+        pytest.param(fit_rows, id="fit_rows"),
+    ]
+
+
+def _problem() -> tuple[Any, Any]:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2))
+    return X, X @ [1.5, -2.0] + 3 + 0.1 * rng.normal(size=40)
+
+
+@pytest.mark.parametrize("fit", _unconverged_calls())
+def test_an_unconverged_fit_warns_once_where_it_was_called(fit: Any) -> None:
+    X, y = _problem()
+    with pytest.warns(gdfit.ConvergenceWarning) as record:
+        fit(X, y, step=gdfit.FixedStep(alpha=0.01), max_iter=3)
+    assert len(record) == 1
+    assert record[0].filename == __file__  # points at the caller's line, not at gdfit
+    assert str(record[0].message).startswith("max_iter: reached the iteration budget")
+
+
+def test_a_diverged_fit_warns_and_the_warning_is_a_user_warning() -> None:
+    assert issubclass(gdfit.ConvergenceWarning, UserWarning)
+    X, y = _problem()
+    with pytest.warns(gdfit.ConvergenceWarning, match="diverged: diverged at iteration"):
+        r = gdfit.fit(X, y, step="fixed", alpha=5.0, scale="none")
+    assert r.status == "diverged"
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},                                                    # converged
+    {"step": "fixed", "alpha": 0.1, "max_iter": 5, "grad_tol": 0, "loss_tol": 0},  # budget asked
+])
+def test_a_fit_that_ends_as_asked_does_not_warn(kwargs: dict[str, Any]) -> None:
+    import warnings
+
+    X, y = _problem()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gdfit.fit(X, y, **kwargs).success
+        gdfit.compare(X, y, ["exact", "fixed:alpha=0.01"], max_iter=3)  # its table says it
+
+
+def test_an_interrupted_fit_does_not_warn() -> None:
+    import warnings
+
+    X, y = _problem()
+
+    def stop(record: Any) -> None:
+        if record.iteration == 2:
+            raise KeyboardInterrupt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = gdfit.fit(X, y, step="fixed", alpha=0.01, callback=stop, every=1,
+                      catch_interrupt=True)
+    assert r.status == "interrupted"
+
+
+@pytest.mark.parametrize("argv", [
+    ["fit", "--step", "fixed", "--alpha", "0.01", "--max-iter", "3"],
+    ["fit", "--step", "fixed", "--alpha", "0.01", "--max-iter", "3", "--engine", "rows"],
+    ["fit", "--step", "fixed", "--alpha", "9", "--scale", "none"],
+    ["fit", "--each-file", "--step", "fixed", "--alpha", "0.01", "--max-iter", "3"],
+    ["compare", "--steps", "fixed:alpha=0.01", "--max-iter", "3"],
+], ids=" ".join)
+def test_the_command_line_reports_the_status_itself_and_no_warning(tmp_path: Any,
+                                                                  argv: list[str]) -> None:
+    X, y = _problem()
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,y", comments="")
+    proc = subprocess.run([sys.executable, "-m", "gdfit", argv[0], str(path), *argv[1:]],
+                          capture_output=True, text=True)
+    assert proc.returncode in (0, 3, 4), proc.stderr  # compare exits 0: its table reports
+    assert "Warning" not in proc.stderr and "warn" not in proc.stderr
