@@ -135,11 +135,11 @@ def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | St
     if len(names) != raw.n_features:
         raise DataError(f"{len(names)} feature names for {raw.n_features} columns")
     if every is not None and every < 1:
-        raise OptionError(f"--every must be ≥ 1, got {every}")
+        raise OptionError(f"every= must be ≥ 1, got {every}")
     if isinstance(step, str):
         policy = make_step(step, alpha=alpha)
     elif alpha is not None:
-        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
+        raise OptionError("pass alpha= to the step policy's constructor, not to fit()")
     else:
         policy = step
     rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
@@ -178,7 +178,7 @@ def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *,
     if run.reason is StopReason.diverged:
         message += "; " + divergence_advice(setup.policy, setup.scale)
     elif run.reason is StopReason.max_iter and setup.grad_tol > 0:
-        message += (f" before --grad-tol was met ({gradient} {run.grad_norm:.3g} > "
+        message += (f" before grad_tol= was met ({gradient} {run.grad_norm:.3g} > "
                     f"{setup.grad_tol:g})")
     values: dict[str, Any] = dict(
         w=w, b=b, features=setup.names, target=target, loss=loss,
@@ -334,8 +334,8 @@ def divergence_advice(policy: StepPolicy, scale: Scale) -> str:
     tips = []
     alpha = getattr(policy, "alpha", None)
     if alpha is not None and policy.name in ("fixed", "norm"):
-        tips.append(f"a smaller --alpha (it was {alpha:g})")
-    tips.append("--step exact or --step backtracking, which choose the step themselves")
+        tips.append(f"a smaller alpha= (it was {alpha:g})")
+    tips.append("step='exact' or step='backtracking', which choose the step themselves")
     if scale is Scale.none:
-        tips.append("--scale standard")
+        tips.append("scale='standard'")
     return "try " + ", or ".join(tips)

@@ -65,7 +65,7 @@ def parse_policy(spec: str) -> StepPolicy:
     """
     name, *pairs = [part.strip() for part in spec.strip().split(":")]
     if name not in STEP_POLICIES:
-        raise OptionError(f"--steps: unknown step policy '{name}'; choose from: "
+        raise OptionError(f"steps=: unknown step policy '{name}'; choose from: "
                           f"{', '.join(STEP_POLICIES)}")
     cls = STEP_POLICIES[name]
     by_option = {opt.lstrip("-"): param for param, opt in cls.options.items()}
@@ -77,13 +77,13 @@ def parse_policy(spec: str) -> StepPolicy:
         param = by_option.get(key, key)
         if not sep or not value.strip() or param not in cls.options:
             known = ", ".join(f"{opt.lstrip('-')}" for opt in cls.options.values()) or "none"
-            raise OptionError(f"--steps: '{pair}' in '{spec}' is not param=value for a "
+            raise OptionError(f"steps=: '{pair}' in '{spec}' is not param=value for a "
                               f"parameter of {name} (its parameters: {known})")
         default = signature[param].default if param in signature else None
         try:
             params[param] = _convert(value.strip(), default)
         except ValueError:
-            raise OptionError(f"--steps: {key}={value} in '{spec}': not a valid "
+            raise OptionError(f"steps=: '{key}={value}' in '{spec}': not a valid "
                               f"{type(default).__name__}") from None
     return make_step(name, **params)
 
@@ -96,13 +96,13 @@ def parse_steps(text: str | None, *, stochastic: bool = False) -> list[StepPolic
         if not names:
             usable = [n for n, c in STEP_POLICIES.items() if c.stochastic]
             raise OptionError("no registered policy both needs no tuning and works on "
-                              "mini-batches; name some with --steps, e.g. --steps "
+                              "mini-batches; name some with steps=, e.g. steps="
                               + ",".join(f"{n}:alpha=0.01" if STEP_POLICIES[n].options else n
                                          for n in usable[:2]))
         return [make_step(n) for n in names]
     specs = [s.strip() for s in text.split(",")]
     if not all(specs):
-        raise OptionError(f"--steps: empty policy name in '{text}'")
+        raise OptionError(f"steps=: empty policy name in '{text}'")
     if specs == ["all"]:
         specs = [n for n, c in STEP_POLICIES.items() if c.stochastic or not stochastic]
     return [parse_policy(s) for s in specs]
@@ -218,7 +218,7 @@ def compare(
     [(1, 'exact', True), (2, 'backtracking', True), (3, 'fixed', True)]
     """
     if "step" in fit_options or "alpha" in fit_options:
-        raise OptionError("give compare() its policies in steps, not step= or alpha=")
+        raise OptionError("give compare() its policies in steps=, not step= or alpha=")
     Xa, ya, names, target = design(X, y, features=fit_options.pop("features", None),
                                    target=fit_options.pop("target", None))
     stochastic = batch_size is not None and batch_size < ya.shape[0]

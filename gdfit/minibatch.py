@@ -73,7 +73,7 @@ class MiniBatches:
                  seed: int) -> None:
         n, d = Z.shape
         if batch_size < 1:
-            raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
+            raise OptionError(f"batch_size= must be ≥ 1, got {batch_size}")
         self.Z = np.ascontiguousarray(Z, dtype=np.float64)
         self.u = np.ascontiguousarray(u, dtype=np.float64)
         self.intercept = intercept
@@ -146,11 +146,12 @@ def check_stochastic(policy: StepPolicy) -> None:
     """Refuse a policy that is not meaningful on mini-batch gradients, naming those that are."""
     if not policy.stochastic:
         usable = [n for n, c in STEP_POLICIES.items() if c.stochastic]
-        which = f"--step {policy.name}" + (" (the default)" if policy.name == DEFAULT_STEP else "")
+        which = f"step='{policy.name}'" + (" (the default)" if policy.name == DEFAULT_STEP
+                                           else "")
         raise OptionError(
             f"{which} needs exact gradients and function values (a line search or "
             f"a curvature estimate is fooled by mini-batch noise), so it cannot be used with "
-            f"--batch-size; give --step one of: {', '.join(usable)}")
+            f"batch_size=; give step= one of: {', '.join(usable)}")
 
 
 def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
@@ -284,7 +285,7 @@ def fit_minibatch(
     (3.0, 1.0, 500, 100)
     """
     if batch_size is not None and batch_size < 1:
-        raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
+        raise OptionError(f"batch_size= must be ≥ 1, got {batch_size}")
     Xa, ya, names, target = design(X, y, features=features, target=target)
     if batch_size is None or batch_size >= Xa.shape[0]:
         return full_batch_fit(Xa, ya, features=names, target=target, intercept=intercept,

@@ -71,7 +71,7 @@ class PolyBasis(Basis):
     def __init__(self, x: FloatArray | Sequence[float], degree: int, *, intercept: bool = True,
                  name: str = "x") -> None:
         if degree < 1:
-            raise OptionError(f"--poly must be ≥ 1, got {degree}")
+            raise OptionError(f"poly= must be ≥ 1, got {degree}")
         self.x = np.asarray(x, dtype=np.float64).ravel()
         self.degree = degree
         self.intercept = intercept

@@ -270,13 +270,12 @@ def fit_model(
     if precise:
         _check_preset(step, grad_tol, loss_tol, scale)
         if extra_rules:
-            raise OptionError("--precise sets its own stopping rules; drop the extra ones "
-                              "(--rel-grad-tol, --param-tol, --patience, --time-limit, …)")
+            raise OptionError("precise=True sets its own stopping rules; drop extra_rules=")
     basis: Basis
     if poly is not None:
         if Xa.shape[1] != 1:
-            raise OptionError(f"--poly needs a single x column; got {Xa.shape[1]} "
-                              f"({', '.join(names)}): choose one with --x")
+            raise OptionError(f"poly= needs a single x column; got {Xa.shape[1]} "
+                              f"({', '.join(names)}): choose one")
         basis = PolyBasis(Xa[:, 0], poly, intercept=intercept, name=names[0])
     else:
         basis = ColumnBasis(Xa, names, intercept=intercept, orthogonal=precise)
@@ -315,12 +314,12 @@ def _check_preset(step: str | StepPolicy, grad_tol: float, loss_tol: float,
     """--precise chooses the step policy and tolerances; refuse a conflicting choice."""
     name = step if isinstance(step, str) else step.name
     default = make_step(DEFAULT_STEP).describe()
-    clashes = [opt for opt, given in (("--step", name != DEFAULT_STEP or (
+    clashes = [f"{param}=" for param, given in (("step", name != DEFAULT_STEP or (
         not isinstance(step, str) and step.describe() != default)),
-        ("--grad-tol", grad_tol != DEFAULT_GRAD_TOL), ("--loss-tol", loss_tol != DEFAULT_LOSS_TOL),
-        ("--scale", Scale(scale) is not Scale.standard)) if given]
+        ("grad_tol", grad_tol != DEFAULT_GRAD_TOL), ("loss_tol", loss_tol != DEFAULT_LOSS_TOL),
+        ("scale", Scale(scale) is not Scale.standard)) if given]
     if clashes:
-        raise OptionError(f"--precise sets the step policy and the tolerances itself; drop "
+        raise OptionError(f"precise=True sets the step policy and the tolerances itself; drop "
                           f"{', '.join(clashes)}")
 
 

@@ -8,6 +8,7 @@ a one-line gdfit error, unconverged fits warn, and messages speak of parameters,
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 import subprocess
 import sys
@@ -443,3 +444,132 @@ def test_the_command_line_reports_the_status_itself_and_no_warning(tmp_path: Any
                           capture_output=True, text=True)
     assert proc.returncode in (0, 3, 4), proc.stderr  # compare exits 0: its table reports
     assert "Warning" not in proc.stderr and "warn" not in proc.stderr
+
+
+# --- messages: parameters for the library, options for the command line ---------------------
+
+def _library(call: Any) -> str:
+    with pytest.raises(gdfit.OptionError) as info:
+        call()
+    return str(info.value)
+
+
+X3, Y3 = np.arange(12.0).reshape(6, 2) ** [1, 2], np.arange(6.0) * 2 + 1
+
+# (library call, command-line options, the library's message, the command line's message)
+SAME_MISTAKE = [
+    (lambda: gdfit.fit(X3, Y3, step="fixed", alpha=-1), ["--step", "fixed", "--alpha", "-1"],
+     "alpha= must be a positive number, got -1", "--alpha must be a positive number, got -1"),
+    (lambda: gdfit.fit(X3, Y3, grad_tol=-1), ["--grad-tol", "-1"],
+     "grad_tol= must be a number ≥ 0 (0 switches it off), got -1",
+     "--grad-tol must be a number ≥ 0 (0 switches it off), got -1"),
+    (lambda: gdfit.fit(X3, Y3, step="exact", alpha=0.1), ["--step", "exact", "--alpha", "0.1"],
+     "alpha= has no effect with step='exact'; it applies to step=backtracking, fixed, norm",
+     "--alpha has no effect with --step exact; it applies to --step backtracking, fixed, norm"),
+    (lambda: gdfit.Backtracking(c=2), ["--step", "backtracking", "--armijo-c", "2"],
+     "c= must lie strictly between 0 and 1, got 2",
+     "--armijo-c must lie strictly between 0 and 1, got 2"),
+    (lambda: gdfit.make_step("bb", alpha_min=2.0, alpha_max=1.0),
+     ["--step", "bb", "--bb-min", "2", "--bb-max", "1"],
+     "alpha_min= (2) must be smaller than alpha_max= (1)",
+     "--bb-min (2) must be smaller than --bb-max (1)"),
+    (lambda: gdfit.fit_minibatch(X3, Y3, batch_size=2), ["--batch-size", "2"],
+     "step='cg' (the default) needs exact gradients", "--step cg (the default) needs exact "
+     "gradients"),
+    (lambda: gdfit.fit(X3, Y3, extra_rules=gdfit.build_extra_rules(patience_tol=0.1)),
+     ["--patience-tol", "0.1"], "patience_tol= has no effect without patience=N",
+     "--patience-tol has no effect without --patience N"),
+    (lambda: gdfit.fit_model(X3, Y3, level=2), ["--ci", "2", "--stats"],
+     "level= must lie strictly between 0 and 1", "--ci must lie strictly between 0 and 1"),
+    (lambda: gdfit.fit_model(X3, Y3, precise=True, grad_tol=1e-3),
+     ["--precise", "--grad-tol", "1e-3"],
+     "precise=True sets the step policy and the tolerances itself; drop grad_tol=",
+     "--precise sets the step policy and the tolerances itself; drop --grad-tol"),
+]
+
+
+@pytest.mark.parametrize(("call", "argv", "library", "cli"), SAME_MISTAKE,
+                         ids=[" ".join(case[1]) for case in SAME_MISTAKE])
+def test_one_mistake_in_both_views(tmp_path: Any, call: Any, argv: list[str], library: str,
+                                   cli: str) -> None:
+    from typer.testing import CliRunner
+
+    from gdfit.cli import app
+
+    message = _library(call)
+    assert message.startswith(library) and "--" not in message
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X3, Y3]), delimiter=",", header="a,b,y", comments="")
+    result = CliRunner().invoke(app, ["fit", str(path), "-q", *argv])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"gdfit: error: {cli}")
+
+
+def test_a_result_message_in_both_views(tmp_path: Any) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from gdfit.cli import app
+
+    with pytest.warns(gdfit.ConvergenceWarning, match=r"\(max_iter=3\) before grad_tol= was"):
+        r = gdfit.fit(X3, Y3, step="fixed", alpha=0.01, max_iter=3)
+    assert "--" not in r.message
+    diverged = gdfit.fit(X3, Y3, step="fixed", alpha=50.0, scale="none")
+    assert "a smaller alpha= (it was 50), or step='exact' or step='backtracking'" in \
+        diverged.message and "scale='standard'" in diverged.message
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X3, Y3]), delimiter=",", header="a,b,y", comments="")
+    runner = CliRunner()
+    out = runner.invoke(app, ["fit", str(path), "-q", "-f", "json", "--step", "fixed",
+                              "--alpha", "0.01", "--max-iter", "3"])
+    assert "(--max-iter 3) before --grad-tol was met" in json.loads(out.stdout)["message"]
+    out = runner.invoke(app, ["fit", str(path), "-f", "csv", "--step", "fixed", "--alpha", "50",
+                              "--scale", "none"])
+    assert "a smaller --alpha (it was 50), or --step exact or --step backtracking" in out.stderr
+    assert "--scale standard" in out.stderr
+    out = runner.invoke(app, ["compare", str(path), "-q", "-f", "json", "--steps",
+                              "fixed:alpha=0.01", "--max-iter", "3"])
+    assert "(--max-iter 3)" in json.loads(out.stdout)["results"][0]["message"]
+
+
+def _bad_values(cls: Any, param: str) -> list[Any]:
+    import inspect
+
+    default = inspect.signature(cls.__init__).parameters[param].default
+    if isinstance(default, str) or param in ("variant", "method", "restart"):
+        return ["nope"]
+    return [-1.0, 0.0, 1.0, 2.0, math.inf, math.nan]
+
+
+def test_no_library_message_about_a_step_parameter_names_an_option() -> None:
+    from gdfit.cli.params import to_options
+
+    checked = 0
+    for name, cls in gdfit.STEP_POLICIES.items():
+        for param, option in cls.options.items():
+            for value in _bad_values(cls, param):
+                try:
+                    gdfit.make_step(name, **{param: value})
+                except gdfit.OptionError as exc:
+                    text = str(exc)
+                    assert "--" not in text, (name, param, text)
+                    assert f"{param}=" in text, (name, param, text)
+                    assert option in to_options(text), (name, param, text)
+                    checked += 1  # and nothing but an OptionError (no raw OverflowError)
+    assert checked >= 20
+
+
+def test_every_parameter_translates_to_an_option_of_the_command_line() -> None:
+    import typer.main
+
+    from gdfit.cli import get_app
+    from gdfit.cli.params import option_names
+
+    group = typer.main.get_command(get_app())
+    known = {opt for command in ("fit", "compare") for param in
+             group.commands[command].params for opt in param.opts + param.secondary_opts}
+    table = option_names()
+    assert set(table.values()) <= known, set(table.values()) - known
+    for param in ("alpha", "max_iter", "level", "c", "rho", "beta"):
+        assert param in table

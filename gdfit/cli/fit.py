@@ -264,6 +264,7 @@ def fit_command(
         save_fit_model,
         write_batch,
     )
+    from gdfit.cli.params import cli_result, cli_row
     from gdfit.engines import check_engine_options, choose_engine
     from gdfit.precise import check_model_options, fit_model, model_info, model_names
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
@@ -320,8 +321,8 @@ def fit_command(
                           save=save, verbose=verbose, traceback=traceback,
                           on_bad_rows=on_bad_rows, scheduler=scheduler, ci=ci)
         if each_file or group_by is not None:
-            rows = (fit_each_file(inputs, read=read, **options) if each_file
-                    else fit_dataset(read_inputs(inputs, **read), **options))
+            rows = map(cli_row, fit_each_file(inputs, read=read, **options) if each_file
+                       else fit_dataset(read_inputs(inputs, **read), **options))
             with result_stream(output, force) as stream:
                 done = write_batch(rows, output_format, stream, quiet=quiet, verbose=verbose)
             raise typer.Exit(int(batch_exit_code(done)))
@@ -348,7 +349,7 @@ def fit_command(
                                    extra_rules=stop_rules)
             # The library checked the design (rank, constant columns) before it descended.
             design = ColumnBasis(data.X, data.features, intercept=intercept)
-        result = replace(result, engine=Engine.rows.value)
+        result = cli_result(replace(result, engine=Engine.rows.value))
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
         if fit_stats is None and (show_stats or output_format in (OutputFormat.json,
@@ -412,6 +413,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     """
     from gdfit.api import fit_statistics
     from gdfit.cli.output import json_line, print_renderable, result_stream
+    from gdfit.cli.params import cli_result
     from gdfit.engines import fit_interrupted_read, moment_statistics, read_progress
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
     from gdfit.render_stats import stats_dict
@@ -452,6 +454,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             result = fit_statistics(problem, features=info.features, target=info.target,
                                     callback=printer, every=every, **descent)
         result = replace(result, engine=chosen.value)
+    result = cli_result(result)
     if save is not None:
         _save_streamed(result, info, inputs, options["step"], save, force=force, quiet=quiet,
                        stopping={k: options[k] for k in ("max_iter", "grad_tol", "loss_tol")})
