@@ -244,7 +244,7 @@ def _refuse(names: Sequence[str], small: Sequence[int], vectors: FloatArray,
                if near else "linearly dependent")
     raise DataError(f"the design is rank deficient: columns {cols} are {exactly}, so their "
                     "coefficients cannot be told apart; drop one of them"
-                    + (" (for powers of one column use --poly)" if near and len(involved) > 2
+                    + (" (for powers of one column use poly=)" if near and len(involved) > 2
                        else ""))
 
 

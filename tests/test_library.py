@@ -573,3 +573,17 @@ def test_every_parameter_translates_to_an_option_of_the_command_line() -> None:
     assert set(table.values()) <= known, set(table.values()) - known
     for param in ("alpha", "max_iter", "level", "c", "rho", "beta"):
         assert param in table
+
+
+def test_design_messages_name_parameters_too() -> None:
+    from gdfit.cli.params import to_options
+
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 30))
+    near = np.column_stack([a, b, a + b + 1e-9 * rng.normal(size=30)])
+    with pytest.raises(DataError) as info:
+        gdfit.fit(near, a)
+    assert "use poly=)" in str(info.value)
+    assert "use --poly)" in to_options(str(info.value))
+    with pytest.raises(DataError, match=r"lower poly=$"):
+        gdfit.fit_model([1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0], poly=3)
