@@ -587,3 +587,18 @@ def test_design_messages_name_parameters_too() -> None:
     assert "use --poly)" in to_options(str(info.value))
     with pytest.raises(DataError, match=r"lower poly=$"):
         gdfit.fit_model([1.0, 2.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0], poly=3)
+
+
+def test_polars_frames_work_the_same_way() -> None:
+    pl = pytest.importorskip("polars")  # not a dependency: frames are recognised by shape
+    frame = pl.DataFrame({"area": [50.0, 60.0, 75.0, 90.0, 120.0],
+                          "rooms": [1.0, 3.0, 2.0, 3.0, 5.0],
+                          "city": ["a", "b", "c", "d", "e"],
+                          "price": [150.0, 200.0, 230.0, 270.0, 370.0]})
+    r = gdfit.fit(frame.select(["area", "rooms"]), frame["price"])
+    assert r.features == ("area", "rooms") and r.target == "price"
+    np.testing.assert_allclose(r.predict(frame), r.predict(frame.select(["area", "rooms"])
+                                                           .to_numpy()))
+    assert gdfit.fit(frame.select(["area"]), frame.select(["price"])).target == "price"
+    with pytest.raises(DataError, match="column 'city' is not numeric: row 0 holds 'a'"):
+        gdfit.fit(frame.select(["area", "city"]), frame["price"])
