@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -17,7 +13,7 @@ from numpy.typing import ArrayLike
 from gdfit.arrays import design
 from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
-from gdfit.errors import ConvergenceWarning, DataError, OptionError
+from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import (
     fit_quality,
@@ -30,51 +26,7 @@ from gdfit.scaling import AffineScaling, Scale, check_identifiable
 from gdfit.solver import Descent, Iterate, descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopReason, StopRule, build_rules
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-#: How many gdfit fitting calls are under way in this context: only the outermost warns.
-_FIT_DEPTH: ContextVar[int] = ContextVar("gdfit_fit_depth", default=0)
-
-
-def warn_unconverged(result: FitResult, stacklevel: int = 2) -> None:
-    """Warn with :class:`~gdfit.errors.ConvergenceWarning` unless ``result`` ended as asked.
-
-    A fit that converged, or used up a budget it was given alone, does not warn; nor does
-    one the user interrupted.
-    """
-    if result.success or result.stop_reason is StopReason.interrupted:
-        return
-    warnings.warn(f"{result.status}: {result.message}", ConvergenceWarning,
-                  stacklevel=stacklevel + 1)
-
-
-def warns_unconverged(func: Callable[P, R]) -> Callable[P, R]:
-    """Make a public fitting function warn about an unconverged result (see
-    :func:`warn_unconverged`), once, at its caller's line: fits that it makes for itself (a
-    ``fit_model`` calling ``fit``) stay silent."""
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with silent_fits():
-            value = func(*args, **kwargs)
-        if _FIT_DEPTH.get() == 0:
-            result = getattr(value, "result", value)  # a ModelFit carries its FitResult
-            if isinstance(result, FitResult):
-                warn_unconverged(result, stacklevel=2)
-        return value
-
-    return wrapper
-
-
-@contextmanager
-def silent_fits() -> Iterator[None]:
-    """Fits made inside this block do not warn (the caller reports on them)."""
-    token = _FIT_DEPTH.set(_FIT_DEPTH.get() + 1)
-    try:
-        yield
-    finally:
-        _FIT_DEPTH.reset(token)
+from gdfit.unconverged import warns_unconverged
 
 
 def next_log_spaced(iteration: int) -> int:

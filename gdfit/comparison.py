@@ -17,7 +17,6 @@ from typing import Any
 
 from numpy.typing import ArrayLike
 
-from gdfit.api import silent_fits
 from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.minibatch import check_stochastic, fit_minibatch
@@ -26,6 +25,7 @@ from gdfit.plot import excess_loss
 from gdfit.result import FitResult
 from gdfit.steps import STEP_POLICIES, StepPolicy, make_step
 from gdfit.stopping import StopReason
+from gdfit.unconverged import silent_fits
 
 
 def tuning_free_policies(stochastic: bool = False) -> list[str]:

@@ -36,7 +36,6 @@ from gdfit.api import (
     fit_statistics,
     prepare,
     run_descent,
-    warns_unconverged,
 )
 from gdfit.arrays import design
 from gdfit.choices import BadRows, Engine
@@ -48,6 +47,7 @@ from gdfit.scaling import Scale
 from gdfit.solver import descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy
 from gdfit.stopping import StopReason, StopRule
+from gdfit.unconverged import warns_unconverged
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -34,7 +34,6 @@ from gdfit.api import (
     build_result,
     prepare,
     run_descent,
-    warns_unconverged,
 )
 from gdfit.api import fit as full_batch_fit
 from gdfit.arrays import design
@@ -46,6 +45,7 @@ from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
 from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepInfo, StepPolicy
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason
+from gdfit.unconverged import warns_unconverged
 
 
 class MiniBatches:

@@ -38,7 +38,6 @@ from gdfit.api import (
     DEFAULT_MAX_ITER,
     fit,
     fit_statistics,
-    warns_unconverged,
 )
 from gdfit.arrays import design
 from gdfit.basis import (
@@ -58,6 +57,7 @@ from gdfit.scaling import AffineScaling, Scale
 from gdfit.stats import FitStatistics, check_level, compute_statistics
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopRule
+from gdfit.unconverged import warns_unconverged
 
 #: Each descent of the preset: steepest descent with the exact line search, which in an
 #: orthonormal basis converges in one or two iterations.
