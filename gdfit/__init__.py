@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "fit": "gdfit.api",
     "fit_statistics": "gdfit.api",
+    "ConvergenceWarning": "gdfit.errors",
     "DataError": "gdfit.errors",
     "ExitCode": "gdfit.errors",
     "GdfitError": "gdfit.errors",
@@ -39,7 +40,7 @@ _LAZY = {
     "MaxIter": "gdfit.stopping",
     "StopReason": "gdfit.stopping",
     "StopRule": "gdfit.stopping",
-    "compare": "gdfit.compare",
+    "compare": "gdfit.comparison",
     "fit_model": "gdfit.precise",
     "fit_minibatch": "gdfit.minibatch",
     "save_model": "gdfit.model",
@@ -49,12 +50,17 @@ _LAZY = {
     "build_extra_rules": "gdfit.stopping",
 }
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from gdfit.api import fit, fit_statistics
-    from gdfit.errors import DataError, ExitCode, GdfitError, OptionError
+    from gdfit.comparison import compare
+    from gdfit.errors import ConvergenceWarning, DataError, ExitCode, GdfitError, OptionError
+    from gdfit.minibatch import fit_minibatch
+    from gdfit.model import load_model, save_model
     from gdfit.objective import LeastSquares
+    from gdfit.precise import fit_model
     from gdfit.result import FitResult, IterRecord
     from gdfit.scaling import AffineScaling, Scale
+    from gdfit.stats import compute_statistics
     from gdfit.steps import (
         STEP_POLICIES,
         Backtracking,
@@ -65,7 +71,15 @@ if TYPE_CHECKING:
         StepPolicy,
         make_step,
     )
-    from gdfit.stopping import GradTol, LossTol, MaxIter, StopReason, StopRule
+    from gdfit.stopping import (
+        GradTol,
+        LossTol,
+        MaxIter,
+        StopReason,
+        StopRule,
+        build_extra_rules,
+    )
+    from gdfit.stream import stream_statistics
 
 
 def __getattr__(name: str) -> object:
@@ -78,10 +92,17 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'gdfit' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The module's names and the lazy public ones (tab completion), without loading them."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
+# The same names as _LAZY (tests/test_library.py checks): a literal, for linters and IDEs.
 __all__ = [
     "STEP_POLICIES",
     "AffineScaling",
     "Backtracking",
+    "ConvergenceWarning",
     "DataError",
     "ExactLineSearch",
     "ExitCode",
@@ -101,7 +122,15 @@ __all__ = [
     "StopReason",
     "StopRule",
     "__version__",
+    "build_extra_rules",
+    "compare",
+    "compute_statistics",
     "fit",
+    "fit_minibatch",
+    "fit_model",
     "fit_statistics",
+    "load_model",
     "make_step",
+    "save_model",
+    "stream_statistics",
 ]

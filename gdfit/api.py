@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from gdfit.arrays import design
+from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector
@@ -24,6 +26,7 @@ from gdfit.scaling import AffineScaling, Scale, check_identifiable
 from gdfit.solver import Descent, Iterate, descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopReason, StopRule, build_rules
+from gdfit.unconverged import warns_unconverged
 
 
 def next_log_spaced(iteration: int) -> int:
@@ -50,42 +53,49 @@ class Setup:
     grad_tol: float
 
 
-def check_arrays(X: ArrayLike, y: ArrayLike,
-                 features: Sequence[str] | None) -> tuple[Vector, Vector, tuple[str, ...]]:
-    """X as n × d float64 (a 1-D X is one column), y as n, and the feature names."""
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    names = tuple(features) if features is not None else tuple(f"x{j}" for j in
-                                                                range(Xa.shape[-1]))
-    if Xa.ndim != 2 or ya.ndim != 1 or Xa.shape[0] != ya.shape[0] or len(names) != Xa.shape[1]:
-        raise DataError(f"X must be n × d with d feature names and y of length n; got X "
-                        f"{Xa.shape}, y {ya.shape}, {len(names)} names")
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
-    return Xa, ya, names
+def check_design(problem: LeastSquares, names: Sequence[str], rows: Vector | None = None) -> None:
+    """Refuse a problem whose coefficients cannot be estimated, naming the columns.
+
+    Too few rows or a constant (without intercept: all-zero) column first
+    (:func:`~gdfit.scaling.check_identifiable`), then linear dependence from the standardised
+    second moments (:func:`~gdfit.basis.check_rank_moments`, O(d³)). When that flags a
+    dependency and the rows are at hand, the singular values of the standardised rows
+    (:func:`~gdfit.basis.check_rank`, the test a :class:`~gdfit.basis.ColumnBasis` makes) have
+    the last word: squaring the design loses half the digits, the rows do not.
+    """
+    names = tuple(names)
+    check_identifiable(problem, names)
+    try:
+        check_rank_moments(problem, names)
+    except DataError:
+        if rows is None:
+            raise
+        check_rank_rows(rows, names, intercept=problem.intercept)
 
 
 def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | StepPolicy,
             alpha: float | None, max_iter: int, grad_tol: float, loss_tol: float,
             scale: Scale | str, every: int | None,
-            extra_rules: Sequence[StopRule]) -> Setup:
-    """Validate the options and build the policy, the rules and the scaling for ``raw``."""
+            extra_rules: Sequence[StopRule], rows: Vector | None = None) -> Setup:
+    """Validate the options and build the policy, the rules and the scaling for ``raw``.
+
+    Every entry point that fits comes here, so that every one makes the checks of
+    :func:`check_design` (``rows``: the raw X, when the caller holds it).
+    """
     names = tuple(features) if features is not None else tuple(
         f"x{j}" for j in range(raw.n_features))
     if len(names) != raw.n_features:
         raise DataError(f"{len(names)} feature names for {raw.n_features} columns")
     if every is not None and every < 1:
-        raise OptionError(f"--every must be ≥ 1, got {every}")
+        raise OptionError(f"every= must be ≥ 1, got {every}")
     if isinstance(step, str):
         policy = make_step(step, alpha=alpha)
     elif alpha is not None:
-        raise OptionError("pass alpha to the step policy's constructor, not to fit()")
+        raise OptionError("pass alpha= to the step policy's constructor, not to fit()")
     else:
         policy = step
     rules = build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)
-    check_identifiable(raw, names)
+    check_design(raw, names, rows)
     return Setup(raw, AffineScaling.for_problem(raw, scale), policy, rules, names, Scale(scale),
                  grad_tol)
 
@@ -120,7 +130,7 @@ def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *,
     if run.reason is StopReason.diverged:
         message += "; " + divergence_advice(setup.policy, setup.scale)
     elif run.reason is StopReason.max_iter and setup.grad_tol > 0:
-        message += (f" before --grad-tol was met ({gradient} {run.grad_norm:.3g} > "
+        message += (f" before grad_tol= was met ({gradient} {run.grad_norm:.3g} > "
                     f"{setup.grad_tol:g})")
     values: dict[str, Any] = dict(
         w=w, b=b, features=setup.names, target=target, loss=loss,
@@ -134,12 +144,13 @@ def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *,
     return FitResult(**values)
 
 
+@warns_unconverged
 def fit(
     X: ArrayLike,
     y: ArrayLike,
     *,
     features: Sequence[str] | None = None,
-    target: str = "y",
+    target: str | None = None,
     intercept: bool = True,
     step: str | StepPolicy = DEFAULT_STEP,
     alpha: float | None = None,
@@ -157,11 +168,14 @@ def fit(
 
     Parameters
     ----------
-    X : array_like, shape (n, d)
-        Predictors (a 1-D array is one column).
-    y : array_like, shape (n,)
+    X : array_like, Series or data frame, shape (n, d)
+        Predictors (a 1-D array is one column): a numpy array, nested lists, a record array,
+        a pandas (or polars) Series or DataFrame.
+    y : array_like, Series or one-column frame, shape (n,) or (n, 1)
         Target.
-    features, target : names used in the result (default ``x0, x1, …`` and ``y``).
+    features, target : str, optional
+        Names used in the result; they win over a frame's column names and a Series' name
+        (default: those, else ``x0, x1, …`` and ``y``).
     intercept : bool
         Fit b (default) or force the line through the origin.
     step : str or StepPolicy
@@ -192,6 +206,15 @@ def fit(
     FitResult
         With the loss, R² and the ``numpy.linalg.lstsq`` reference computed from the rows.
 
+    Raises
+    ------
+    DataError
+        A column that is not numeric or holds NaN/±inf (named, with its first bad row), y not
+        one column, X and y of different lengths, no rows; too few rows, a constant column, or
+        columns that are linearly dependent.
+    OptionError
+        An invalid parameter (the message names it, e.g. ``alpha=``).
+
     Examples
     --------
     >>> import gdfit
@@ -199,12 +222,13 @@ def fit(
     >>> round(float(r.w[0]), 9), round(r.b, 9), r.converged
     (2.0, 0.0, True)
     """
-    Xa, ya, names = check_arrays(X, y, features)
+    Xa, ya, names, target = design(X, y, features=features, target=target)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
-    result = fit_statistics(raw, features=names, target=target, step=step, alpha=alpha,
-                            max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
-                            scale=scale, callback=callback, every=every, history=history,
-                            catch_interrupt=catch_interrupt, extra_rules=extra_rules)
+    setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
+                    rows=Xa)
+    result = descend_statistics(setup, target=target, callback=callback, every=every,
+                                history=history, catch_interrupt=catch_interrupt)
     # The rows are at hand: measure the fit on them rather than through the moments.
     mse, r2 = fit_quality(Xa, ya, result.w, result.b)
     ref_w, ref_b = lstsq_solution(Xa, ya, raw)
@@ -212,11 +236,12 @@ def fit(
                    lstsq_b=ref_b)
 
 
+@warns_unconverged
 def fit_statistics(
     problem: LeastSquares,
     *,
     features: Sequence[str] | None = None,
-    target: str = "y",
+    target: str | None = None,
     step: str | StepPolicy = DEFAULT_STEP,
     alpha: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -237,6 +262,16 @@ def fit_statistics(
     setup = prepare(problem, features, step=step, alpha=alpha, max_iter=max_iter,
                     grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, every=every,
                     extra_rules=extra_rules)
+    return descend_statistics(setup, target=target or "y", callback=callback, every=every,
+                              history=history, catch_interrupt=catch_interrupt)
+
+
+def descend_statistics(setup: Setup, *, target: str,
+                       callback: Callable[[IterRecord], Any] | None, every: int | None,
+                       history: bool, catch_interrupt: bool) -> FitResult:
+    """Descend on ``setup.raw``'s statistics in the scaled coordinates; the loss and R² come
+    from the statistics, the reference solution from the standardised normal equations."""
+    problem = setup.raw
     scaled = setup.scaling.transform(problem)
     run, records = run_descent(setup, partial(descend, scaled), callback=callback, every=every,
                                history=history, catch_interrupt=catch_interrupt)
@@ -245,13 +280,14 @@ def fit_statistics(
                         r2=statistics_quality(problem, mse),
                         lstsq=normal_equations_solution(problem))
 
+
 def divergence_advice(policy: StepPolicy, scale: Scale) -> str:
     """What to try after a run diverged."""
     tips = []
     alpha = getattr(policy, "alpha", None)
     if alpha is not None and policy.name in ("fixed", "norm"):
-        tips.append(f"a smaller --alpha (it was {alpha:g})")
-    tips.append("--step exact or --step backtracking, which choose the step themselves")
+        tips.append(f"a smaller alpha= (it was {alpha:g})")
+    tips.append("step='exact' or step='backtracking', which choose the step themselves")
     if scale is Scale.none:
-        tips.append("--scale standard")
+        tips.append("scale='standard'")
     return "try " + ", or ".join(tips)

@@ -244,7 +244,7 @@ def _refuse(names: Sequence[str], small: Sequence[int], vectors: FloatArray,
                if near else "linearly dependent")
     raise DataError(f"the design is rank deficient: columns {cols} are {exactly}, so their "
                     "coefficients cannot be told apart; drop one of them"
-                    + (" (for powers of one column use --poly)" if near and len(involved) > 2
+                    + (" (for powers of one column use poly=)" if near and len(involved) > 2
                        else ""))
 
 
@@ -262,6 +262,13 @@ def check_rank(Z: FloatArray, names: Sequence[str]) -> None:
     if small.size:
         _refuse(names, [int(k) for k in small], vt.T, float(sv[-1] / sv[0]),
                 exact_below=1e3 * np.finfo(np.float64).eps)
+
+
+def check_rank_rows(X: FloatArray, names: Sequence[str], *, intercept: bool) -> None:
+    """:func:`check_rank` on the raw columns ``X``, standardised as :class:`ColumnBasis`
+    standardises them (a column without spread is left to ``check_identifiable``)."""
+    shift, scale = _standardise(X, intercept)
+    check_rank((X - shift) / np.where(scale > 0, scale, 1.0), names)
 
 
 def check_rank_moments(problem: LeastSquares, names: Sequence[str]) -> None:

@@ -33,11 +33,11 @@ from gdfit.api import (
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
     build_result,
-    check_arrays,
     fit_statistics,
     prepare,
     run_descent,
 )
+from gdfit.arrays import design
 from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares, Vector, vector_norm
@@ -47,6 +47,7 @@ from gdfit.scaling import Scale
 from gdfit.solver import descend
 from gdfit.steps import DEFAULT_STEP, StepPolicy
 from gdfit.stopping import StopReason, StopRule
+from gdfit.unconverged import warns_unconverged
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -281,6 +282,7 @@ class RowsLeastSquares(LeastSquares):
 # Fitting
 
 
+@warns_unconverged
 def fit_rows(
     X: Any,
     y: Any,
@@ -306,10 +308,11 @@ def fit_rows(
     coordinates and from the same start as :func:`gdfit.fit_statistics`, so the two engines'
     iterates agree to rounding.
     """
-    Xa, ya, names = check_arrays(X, y, features)
+    Xa, ya, names, target = design(X, y, features=features, target=target)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
+                    rows=Xa)
     scaling = setup.scaling
     problem = RowsLeastSquares.from_rows((Xa - scaling.x_shift) / scaling.x_scale,
                                          (ya - scaling.y_shift) / scaling.y_scale,

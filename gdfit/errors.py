@@ -1,4 +1,4 @@
-"""Exceptions and process exit codes shared by the library and the command line."""
+"""Exceptions, warnings and process exit codes shared by the library and the command line."""
 
 from __future__ import annotations
 
@@ -33,3 +33,12 @@ class OptionError(GdfitError, ValueError):
     """An option or parameter is invalid or conflicts with another."""
 
     exit_code = ExitCode.USAGE_ERROR
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit ended without converging (budget used up, diverged, line search failed).
+
+    The library warns once per call, at the caller's line, as scikit-learn's
+    ``ConvergenceWarning`` does; the result says the same in ``status`` and ``message``.
+    The command line reports the status itself and does not show these warnings.
+    """

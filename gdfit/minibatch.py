@@ -32,11 +32,11 @@ from gdfit.api import (
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
     build_result,
-    check_arrays,
     prepare,
     run_descent,
 )
 from gdfit.api import fit as full_batch_fit
+from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
@@ -45,6 +45,7 @@ from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
 from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepInfo, StepPolicy
 from gdfit.stopping import Progress, StopReason, StopRule, first_reason
+from gdfit.unconverged import warns_unconverged
 
 
 class MiniBatches:
@@ -72,7 +73,7 @@ class MiniBatches:
                  seed: int) -> None:
         n, d = Z.shape
         if batch_size < 1:
-            raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
+            raise OptionError(f"batch_size= must be ≥ 1, got {batch_size}")
         self.Z = np.ascontiguousarray(Z, dtype=np.float64)
         self.u = np.ascontiguousarray(u, dtype=np.float64)
         self.intercept = intercept
@@ -145,11 +146,12 @@ def check_stochastic(policy: StepPolicy) -> None:
     """Refuse a policy that is not meaningful on mini-batch gradients, naming those that are."""
     if not policy.stochastic:
         usable = [n for n, c in STEP_POLICIES.items() if c.stochastic]
-        which = f"--step {policy.name}" + (" (the default)" if policy.name == DEFAULT_STEP else "")
+        which = f"step='{policy.name}'" + (" (the default)" if policy.name == DEFAULT_STEP
+                                           else "")
         raise OptionError(
             f"{which} needs exact gradients and function values (a line search or "
             f"a curvature estimate is fooled by mini-batch noise), so it cannot be used with "
-            f"--batch-size; give --step one of: {', '.join(usable)}")
+            f"batch_size=; give step= one of: {', '.join(usable)}")
 
 
 def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
@@ -242,6 +244,7 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                    elapsed=time.perf_counter() - start, history=tuple(history))
 
 
+@warns_unconverged
 def fit_minibatch(
     X: ArrayLike,
     y: ArrayLike,
@@ -249,7 +252,7 @@ def fit_minibatch(
     batch_size: int | None,
     seed: int = 0,
     features: Sequence[str] | None = None,
-    target: str = "y",
+    target: str | None = None,
     intercept: bool = True,
     step: str | StepPolicy = DEFAULT_STEP,
     alpha: float | None = None,
@@ -281,23 +284,19 @@ def fit_minibatch(
     >>> round(float(r.w[0]), 6), round(r.b, 6), r.iterations, r.epochs
     (3.0, 1.0, 500, 100)
     """
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    common: dict[str, Any] = dict(features=features, target=target, intercept=intercept,
-                                  step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-                                  loss_tol=loss_tol, scale=scale, callback=callback, every=every,
-                                  history=history, catch_interrupt=catch_interrupt,
-                                  extra_rules=extra_rules)
     if batch_size is not None and batch_size < 1:
-        raise OptionError(f"--batch-size must be ≥ 1, got {batch_size}")
-    if batch_size is None or Xa.ndim != 2 or batch_size >= Xa.shape[0]:
-        return full_batch_fit(Xa, ya, **common)
-    Xa, ya, names = check_arrays(Xa, ya, features)
+        raise OptionError(f"batch_size= must be ≥ 1, got {batch_size}")
+    Xa, ya, names, target = design(X, y, features=features, target=target)
+    if batch_size is None or batch_size >= Xa.shape[0]:
+        return full_batch_fit(Xa, ya, features=names, target=target, intercept=intercept,
+                              step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                              loss_tol=loss_tol, scale=scale, callback=callback, every=every,
+                              history=history, catch_interrupt=catch_interrupt,
+                              extra_rules=extra_rules)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules)
+                    loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
+                    rows=Xa)
     check_stochastic(setup.policy)
     scaling = setup.scaling
     batches = MiniBatches((Xa - scaling.x_shift) / scaling.x_scale,

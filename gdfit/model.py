@@ -49,7 +49,7 @@ from numpy.typing import ArrayLike
 
 from gdfit.atomic import write_text_atomic
 from gdfit.errors import DataError
-from gdfit.result import FitResult
+from gdfit.result import FitResult, linear_prediction
 from gdfit.stopping import StopReason
 
 SCHEMA = "gdfit.model"
@@ -134,10 +134,7 @@ class Model:
         if Xa.ndim != 2 or Xa.shape[1] != len(self.features):
             raise DataError(f"expected {len(self.features)} columns "
                             f"({', '.join(self.features)}), got shape {Xa.shape}")
-        out = np.full(Xa.shape[0], self.b if self.b is not None else 0.0)
-        for j, wj in enumerate(self.w):
-            out += Xa[:, j] * wj
-        return out
+        return linear_prediction(Xa, self.w, self.b)
 
     def to_result(self) -> FitResult:
         """The fit's result as it was reported (the history is not kept)."""

@@ -25,9 +25,10 @@ Update = tuple[Vector, StepInfo, Any]
 
 
 def positive(option: str, value: float) -> float:
-    """``value`` as a float, or an OptionError naming ``option`` unless it is finite and > 0."""
+    """``value`` as a float, or an OptionError naming parameter ``option`` unless it is finite
+    and > 0."""
     if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"{option} must be a positive number, got {value:g}")
+        raise OptionError(f"{option}= must be a positive number, got {value:g}")
     return float(value)
 
 
@@ -36,7 +37,7 @@ def fraction(option: str, value: float, *, closed_low: bool = False) -> float:
     low_ok = value >= 0 if closed_low else value > 0
     if not (math.isfinite(value) and low_ok and value < 1):
         bracket = "[0, 1)" if closed_low else "(0, 1)"
-        raise OptionError(f"{option} must lie in {bracket}, got {value:g}")
+        raise OptionError(f"{option}= must lie in {bracket}, got {value:g}")
     return float(value)
 
 
@@ -45,7 +46,7 @@ def choice(option: str, value: str | Enum, allowed: type[Enum]) -> str:
     text = str(value.value if isinstance(value, Enum) else value)
     names = [str(member.value) for member in allowed]
     if text not in names:
-        raise OptionError(f"{option} must be one of {', '.join(names)}; got '{text}'")
+        raise OptionError(f"{option}= must be one of {', '.join(names)}; got '{text}'")
     return text
 
 
@@ -96,11 +97,11 @@ class WolfeLineSearch(StepPolicy):
                                          "c2": "--wolfe-c2"}
 
     def __init__(self, alpha: float = 1.0, c1: float = 1e-4, c2: float = 0.9) -> None:
-        self.alpha = positive("--alpha", alpha)
-        self.c1 = fraction("--wolfe-c1", c1)
-        self.c2 = fraction("--wolfe-c2", c2)
+        self.alpha = positive("alpha", alpha)
+        self.c1 = fraction("c1", c1)
+        self.c2 = fraction("c2", c2)
         if not self.c1 < self.c2:
-            raise OptionError(f"--wolfe-c1 ({c1:g}) must be smaller than --wolfe-c2 ({c2:g})")
+            raise OptionError(f"c1= ({c1:g}) must be smaller than c2= ({c2:g})")
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         return None  # the previous iteration's decrease, for the first trial (eq. 3.60)
@@ -161,12 +162,12 @@ class BarzilaiBorwein(StepPolicy):
 
     def __init__(self, variant: str | BBVariant = "bb1", alpha: float | None = None,
                  alpha_min: float = 1e-30, alpha_max: float = 1e30) -> None:
-        self.variant = choice("--bb-variant", variant, BBVariant)
-        self.alpha = None if alpha is None else positive("--alpha", alpha)
-        self.alpha_min = positive("--bb-min", alpha_min)
-        self.alpha_max = positive("--bb-max", alpha_max)
+        self.variant = choice("variant", variant, BBVariant)
+        self.alpha = None if alpha is None else positive("alpha", alpha)
+        self.alpha_min = positive("alpha_min", alpha_min)
+        self.alpha_max = positive("alpha_max", alpha_max)
         if not self.alpha_min < self.alpha_max:
-            raise OptionError(f"--bb-min ({alpha_min:g}) must be smaller than --bb-max "
+            raise OptionError(f"alpha_min= ({alpha_min:g}) must be smaller than alpha_max= "
                               f"({alpha_max:g})")
 
     #: Memory M and sufficient-decrease constant γ of the nonmonotone safeguard.
@@ -243,15 +244,15 @@ class TrustRegion(StepPolicy):
 
     def __init__(self, method: str | TrustRegionMethod = "cauchy", radius: float = 1.0,
                  max_radius: float = 1e10, eta: float = 0.15) -> None:
-        self.method = choice("--tr-method", method, TrustRegionMethod)
-        self.radius = positive("--tr-radius", radius)
-        self.max_radius = positive("--tr-max-radius", max_radius)
+        self.method = choice("method", method, TrustRegionMethod)
+        self.radius = positive("radius", radius)
+        self.max_radius = positive("max_radius", max_radius)
         if self.radius > self.max_radius:
-            raise OptionError(f"--tr-radius ({radius:g}) must not exceed --tr-max-radius "
+            raise OptionError(f"radius= ({radius:g}) must not exceed max_radius= "
                               f"({max_radius:g})")
-        self.eta = fraction("--tr-eta", eta, closed_low=True)
+        self.eta = fraction("eta", eta, closed_low=True)
         if self.eta >= 0.25:
-            raise OptionError(f"--tr-eta must lie in [0, 0.25), got {eta:g}")
+            raise OptionError(f"eta= must lie in [0, 0.25), got {eta:g}")
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         hessian = problem.hessian() if self.method == "dogleg" else None
@@ -339,8 +340,9 @@ class ConjugateGradient(StepPolicy):
     default_notes: ClassVar[dict[str, str]] = {"restart_every": "0: never"}
 
     def __init__(self, restart_every: int = 0) -> None:
-        if restart_every < 0 or int(restart_every) != restart_every:
-            raise OptionError(f"--cg-restart must be a whole number ≥ 0, got {restart_every}")
+        if not (math.isfinite(restart_every) and restart_every >= 0
+                and int(restart_every) == restart_every):
+            raise OptionError(f"restart_every= must be a whole number ≥ 0, got {restart_every}")
         self.restart_every = int(restart_every)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:

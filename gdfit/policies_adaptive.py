@@ -42,8 +42,8 @@ class HeavyBall(StepPolicy):
     stochastic = True
 
     def __init__(self, alpha: float = 0.01, beta: float = 0.9) -> None:
-        self.alpha = positive("--alpha", alpha)
-        self.beta = fraction("--momentum-beta", beta, closed_low=True)
+        self.alpha = positive("alpha", alpha)
+        self.beta = fraction("beta", beta, closed_low=True)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         return theta  # the previous iterate; none yet, so no momentum in the first step
@@ -76,8 +76,8 @@ class Nesterov(StepPolicy):
 
     def __init__(self, alpha: float | None = None,
                  restart: str | NesterovRestart = "gradient") -> None:
-        self.alpha = None if alpha is None else positive("--alpha", alpha)
-        self.restart = choice("--nesterov-restart", restart, NesterovRestart)
+        self.alpha = None if alpha is None else positive("alpha", alpha)
+        self.restart = choice("restart", restart, NesterovRestart)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         if self.alpha is not None:
@@ -133,10 +133,10 @@ class Adam(StepPolicy):
 
     def __init__(self, alpha: float = 0.01, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8) -> None:
-        self.alpha = positive("--alpha", alpha)
-        self.beta1 = fraction("--adam-beta1", beta1, closed_low=True)
-        self.beta2 = fraction("--adam-beta2", beta2)
-        self.eps = positive("--eps", eps)
+        self.alpha = positive("alpha", alpha)
+        self.beta1 = fraction("beta1", beta1, closed_low=True)
+        self.beta2 = fraction("beta2", beta2)
+        self.eps = positive("eps", eps)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         return 0, np.zeros_like(theta), np.zeros_like(theta)
@@ -172,8 +172,8 @@ class AdaGrad(StepPolicy):
     stochastic = True
 
     def __init__(self, alpha: float = 0.1, eps: float = 1e-10) -> None:
-        self.alpha = positive("--alpha", alpha)
-        self.eps = positive("--eps", eps)
+        self.alpha = positive("alpha", alpha)
+        self.eps = positive("eps", eps)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         return np.zeros_like(theta)
@@ -209,9 +209,9 @@ class RMSProp(StepPolicy):
 
     def __init__(self, alpha: float = 0.001, decay_rate: float = 0.9999,
                  eps: float = 1e-8) -> None:
-        self.alpha = positive("--alpha", alpha)
-        self.decay_rate = fraction("--rms-decay", decay_rate, closed_low=True)
-        self.eps = positive("--eps", eps)
+        self.alpha = positive("alpha", alpha)
+        self.decay_rate = fraction("decay_rate", decay_rate, closed_low=True)
+        self.eps = positive("eps", eps)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         return np.zeros_like(theta)
@@ -244,9 +244,9 @@ class DecayingStep(StepPolicy):
     stochastic = True
 
     def __init__(self, alpha: float = 0.01, power: float = 0.25, normalize: bool = False) -> None:
-        self.alpha = positive("--alpha", alpha)
+        self.alpha = positive("alpha", alpha)
         if not (math.isfinite(power) and 0 < power <= 1):
-            raise OptionError(f"--decay-power must lie in (0, 1], got {power:g}")
+            raise OptionError(f"power= must lie in (0, 1], got {power:g}")
         self.power = float(power)
         self.normalize = bool(normalize)
 

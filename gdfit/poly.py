@@ -71,7 +71,7 @@ class PolyBasis(Basis):
     def __init__(self, x: FloatArray | Sequence[float], degree: int, *, intercept: bool = True,
                  name: str = "x") -> None:
         if degree < 1:
-            raise OptionError(f"--poly must be ≥ 1, got {degree}")
+            raise OptionError(f"poly= must be ≥ 1, got {degree}")
         self.x = np.asarray(x, dtype=np.float64).ravel()
         self.degree = degree
         self.intercept = intercept
@@ -88,7 +88,7 @@ class PolyBasis(Basis):
                 f"{'s' if usable != 1 else ''} but a polynomial of degree {degree} "
                 f"{'with' if intercept else 'without'} an intercept needs at least {need}: "
                 f"{_listing(self.names[usable - (1 if intercept else 0):])} of the lower "
-                "powers; lower --poly")
+                "powers; lower poly=")
         lo, hi = float(self.x.min()), float(self.x.max())
         if intercept:
             self.shift, self.half = (lo + hi) / 2, (hi - lo) / 2
@@ -117,7 +117,7 @@ class PolyBasis(Basis):
                 power = self.names[k - 1] if self.intercept else self.names[k]
                 raise DataError(f"'{self.column}' cannot carry a polynomial of degree "
                                 f"{self.degree}: {power} is numerically a combination of the "
-                                "lower powers (too few well-separated values); lower --poly")
+                                "lower powers (too few well-separated values); lower poly=")
             Q[:, k] = v / H[k, k - 1]
         return h0, H
 

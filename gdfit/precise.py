@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from gdfit.api import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, fit, fit_statistics
+from gdfit.api import (
+    DEFAULT_GRAD_TOL,
+    DEFAULT_LOSS_TOL,
+    DEFAULT_MAX_ITER,
+    fit,
+    fit_statistics,
+)
+from gdfit.arrays import design
 from gdfit.basis import (
     DD,
     Basis,
@@ -42,7 +49,7 @@ from gdfit.basis import (
     dd_to_longdouble,
     exact,
 )
-from gdfit.errors import DataError, OptionError
+from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares
 from gdfit.poly import PolyBasis, power_names
 from gdfit.result import FitResult, IterRecord
@@ -50,6 +57,7 @@ from gdfit.scaling import AffineScaling, Scale
 from gdfit.stats import FitStatistics, check_level, compute_statistics
 from gdfit.steps import DEFAULT_STEP, StepPolicy, make_step
 from gdfit.stopping import StopRule
+from gdfit.unconverged import warns_unconverged
 
 #: Each descent of the preset: steepest descent with the exact line search, which in an
 #: orthonormal basis converges in one or two iterations.
@@ -211,12 +219,13 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
     return combined, w_acc, b_acc, lstsq, len(runs), tuple(corrections)
 
 
+@warns_unconverged
 def fit_model(
-    X: np.ndarray,
-    y: np.ndarray,
+    X: Any,
+    y: Any,
     *,
-    features: Sequence[str],
-    target: str = "y",
+    features: Sequence[str] | None = None,
+    target: str | None = None,
     intercept: bool = True,
     poly: int | None = None,
     precise: bool = False,
@@ -236,8 +245,8 @@ def fit_model(
 
     Parameters
     ----------
-    X, y : the data (n × d and n).
-    features, target : names.
+    X, y : the data (n × d and n), as for :func:`gdfit.api.fit` (arrays, Series, frames).
+    features, target : names (default: the frame's and the Series', else ``x0, …`` and ``y``).
     intercept : bool
         Fit b, or force the model through the origin.
     poly : int, optional
@@ -257,23 +266,16 @@ def fit_model(
         The result in raw coefficients (powers of x under ``poly``) and its statistics.
     """
     check_level(level)
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    names = tuple(features)
-    if not (np.isfinite(Xa).all() and np.isfinite(ya).all()):
-        raise DataError("the data contain NaN or infinite values")
+    Xa, ya, names, target = design(X, y, features=features, target=target)
     if precise:
         _check_preset(step, grad_tol, loss_tol, scale)
         if extra_rules:
-            raise OptionError("--precise sets its own stopping rules; drop the extra ones "
-                              "(--rel-grad-tol, --param-tol, --patience, --time-limit, …)")
+            raise OptionError("precise=True sets its own stopping rules; drop extra_rules=")
     basis: Basis
     if poly is not None:
         if Xa.shape[1] != 1:
-            raise OptionError(f"--poly needs a single x column; got {Xa.shape[1]} "
-                              f"({', '.join(names)}): choose one with --x")
+            raise OptionError(f"poly= needs a single x column; got {Xa.shape[1]} "
+                              f"({', '.join(names)}): choose one")
         basis = PolyBasis(Xa[:, 0], poly, intercept=intercept, name=names[0])
     else:
         basis = ColumnBasis(Xa, names, intercept=intercept, orthogonal=precise)
@@ -312,12 +314,12 @@ def _check_preset(step: str | StepPolicy, grad_tol: float, loss_tol: float,
     """--precise chooses the step policy and tolerances; refuse a conflicting choice."""
     name = step if isinstance(step, str) else step.name
     default = make_step(DEFAULT_STEP).describe()
-    clashes = [opt for opt, given in (("--step", name != DEFAULT_STEP or (
+    clashes = [f"{param}=" for param, given in (("step", name != DEFAULT_STEP or (
         not isinstance(step, str) and step.describe() != default)),
-        ("--grad-tol", grad_tol != DEFAULT_GRAD_TOL), ("--loss-tol", loss_tol != DEFAULT_LOSS_TOL),
-        ("--scale", Scale(scale) is not Scale.standard)) if given]
+        ("grad_tol", grad_tol != DEFAULT_GRAD_TOL), ("loss_tol", loss_tol != DEFAULT_LOSS_TOL),
+        ("scale", Scale(scale) is not Scale.standard)) if given]
     if clashes:
-        raise OptionError(f"--precise sets the step policy and the tolerances itself; drop "
+        raise OptionError(f"precise=True sets the step policy and the tolerances itself; drop "
                           f"{', '.join(clashes)}")
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gdfit.errors import ExitCode
 from gdfit.objective import Vector
@@ -27,6 +30,21 @@ class IterRecord:
     b: float | None
     evaluations: int = 0
     reason: str = ""
+
+
+def linear_prediction(X: Vector, w: Vector, b: float | None) -> Vector:
+    """ŷ = X·w + b for an n × d float64 X, summed column by column, so that a row's value never
+    depends on which other rows are predicted with it (chunked and whole-file runs agree)."""
+    out = np.full(X.shape[0], b if b is not None else 0.0)
+    for j, wj in enumerate(w):
+        out += X[:, j] * wj
+    return out
+
+
+#: Width of :meth:`FitResult.summary`'s table, in characters.
+SUMMARY_WIDTH = 100
+#: Coefficients :meth:`FitResult.__repr__` shows before "… k more".
+REPR_COEFFICIENTS = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +138,61 @@ class FitResult:
         """‖θ − θ*‖₂ / ‖θ*‖₂ (the absolute distance when θ* = 0)."""
         scale = float(np.linalg.norm(self.lstsq_theta))
         return self.lstsq_distance / scale if scale > 0 else self.lstsq_distance
+
+    def predict(self, X: ArrayLike | Any) -> Vector:
+        """ŷ = X·w + b for new rows.
+
+        ``X`` is an array with the fit's columns in order (1-D: one column, when the fit has
+        one), or a data frame whose columns are matched by name (other columns are ignored, a
+        missing one is a :class:`~gdfit.errors.DataError`). A row with a missing value (NaN)
+        gets a NaN prediction, as ``gdfit predict`` leaves it empty.
+        """
+        from gdfit.arrays import prediction_matrix
+
+        return linear_prediction(prediction_matrix(X, self.features), self.w, self.b)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data: the fields of ``gdfit fit --format json``
+        (without the ones about the input file), NaN and ±inf as None."""
+        from gdfit.render import result_dict
+
+        return result_dict(self)
+
+    def summary(self, width: int = SUMMARY_WIDTH) -> str:
+        """The table ``gdfit fit`` prints: the parameters beside the exact least-squares ones,
+        then how the run went; plain text, ``width`` characters wide at most."""
+        from rich.console import Console
+
+        from gdfit.render import result_table
+
+        buffer = io.StringIO()
+        Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                highlight=False).print(result_table(self))
+        return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+    def _repr_html_(self) -> str:
+        """The summary table in colour, for Jupyter."""
+        from rich.console import Console
+
+        from gdfit.render import result_table
+
+        console = Console(file=io.StringIO(), record=True, width=SUMMARY_WIDTH,
+                          force_jupyter=False, force_terminal=True, color_system="truecolor")
+        console.print(result_table(self))
+        return console.export_html(inline_styles=True, code_format=(
+            '<pre style="font-family: Menlo, \'DejaVu Sans Mono\', Consolas, monospace; '
+            'line-height: 1.2">{code}</pre>'))
+
+    def __repr__(self) -> str:
+        """Status, iterations, the coefficients by name and b (never the history)."""
+        shown = [f"{name!r}: {float(value):.7g}" for name, value in
+                 zip(self.features[:REPR_COEFFICIENTS], self.w, strict=False)]
+        more = len(self.features) - REPR_COEFFICIENTS
+        if more > 0:
+            shown.append(f"… {more} more")
+        b = "None" if self.b is None else f"{self.b:.7g}"
+        return (f"FitResult(status={self.status!r}, iterations={self.iterations}, "
+                f"w={{{', '.join(shown)}}}, b={b})")
 
     @property
     def exit_code(self) -> ExitCode:

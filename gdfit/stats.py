@@ -81,7 +81,7 @@ class FitStatistics:
 def check_level(level: float) -> float:
     """Validate a confidence level (0 < level < 1)."""
     if not (math.isfinite(level) and 0 < level < 1):
-        raise OptionError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {level:g}")
+        raise OptionError(f"level= must lie strictly between 0 and 1 (e.g. 0.95), got {level:g}")
     return float(level)
 
 

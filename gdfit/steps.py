@@ -3,7 +3,8 @@
 Every policy is a small object with explicit state, in the style of optax: ``init(problem,
 theta)`` returns the policy's state and ``update(problem, theta, loss, grad, state)`` returns
 the next point, a :class:`StepInfo` and the new state. Policies validate their parameters when
-constructed and raise :class:`~gdfit.errors.OptionError` with a message naming the option.
+constructed and raise :class:`~gdfit.errors.OptionError` with a message naming the parameter
+(``alpha=``; the command line shows its option, ``--alpha``).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class StepPolicy(ABC):
 
 def _positive(name: str, value: float) -> float:
     if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"{name} must be a positive number, got {value:g}")
+        raise OptionError(f"{name}= must be a positive number, got {value:g}")
     return float(value)
 
 
@@ -121,7 +122,7 @@ class FixedStep(StepPolicy):
     stochastic = True
 
     def __init__(self, alpha: float = 0.01) -> None:
-        self.alpha = _positive("--alpha", alpha)
+        self.alpha = _positive("alpha", alpha)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
         # α as a 0-d array (NumPy multiplies by one faster than by a Python float) and the
@@ -151,7 +152,7 @@ class NormalizedStep(StepPolicy):
     stochastic = True
 
     def __init__(self, alpha: float = 0.01) -> None:
-        self.alpha = _positive("--alpha", alpha)
+        self.alpha = _positive("alpha", alpha)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
@@ -178,11 +179,11 @@ class Backtracking(StepPolicy):
     max_trials: ClassVar[int] = 60
 
     def __init__(self, alpha: float = 1.0, c: float = 1e-4, rho: float = 0.5) -> None:
-        self.alpha = _positive("--alpha", alpha)
+        self.alpha = _positive("alpha", alpha)
         if not 0 < c < 1:
-            raise OptionError(f"--armijo-c must lie strictly between 0 and 1, got {c:g}")
+            raise OptionError(f"c= must lie strictly between 0 and 1, got {c:g}")
         if not 0 < rho < 1:
-            raise OptionError(f"--shrink must lie strictly between 0 and 1, got {rho:g}")
+            raise OptionError(f"rho= must lie strictly between 0 and 1, got {rho:g}")
         self.c = float(c)
         self.rho = float(rho)
 
@@ -271,8 +272,7 @@ def make_step(name: str, **params: Any) -> StepPolicy:
     given = {k: v for k, v in params.items() if v is not None}
     for key in given:
         if key not in cls.options:
-            option = ALL_STEP_OPTIONS.get(key, key)
             users = [n for n, c in STEP_POLICIES.items() if key in c.options]
-            raise OptionError(f"{option} has no effect with --step {name}"
-                              + (f"; it applies to --step {', '.join(users)}" if users else ""))
+            raise OptionError(f"{key}= has no effect with step='{name}'"
+                              + (f"; it applies to step={', '.join(users)}" if users else ""))
     return cls(**given)

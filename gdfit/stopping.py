@@ -93,7 +93,7 @@ class StopRule(ABC):
 
 def _tolerance(option: str, value: float) -> float:
     if not (math.isfinite(value) and value >= 0):
-        raise OptionError(f"{option} must be a number ≥ 0 (0 switches it off), got {value:g}")
+        raise OptionError(f"{option}= must be a number ≥ 0 (0 switches it off), got {value:g}")
     return float(value)
 
 
@@ -107,7 +107,7 @@ class MaxIter(StopRule):
 
     def __post_init__(self) -> None:
         if self.limit < 0:
-            raise OptionError(f"--max-iter must be ≥ 0, got {self.limit}")
+            raise OptionError(f"max_iter= must be ≥ 0, got {self.limit}")
 
     def check(self, progress: Progress) -> StopReason | None:
         return StopReason.max_iter if progress.iteration >= self.limit else None
@@ -116,7 +116,7 @@ class MaxIter(StopRule):
         return float(self.limit), -math.inf
 
     def explain(self, progress: Progress) -> str:
-        return f"reached the iteration budget (--max-iter {self.limit})"
+        return f"reached the iteration budget (max_iter={self.limit})"
 
     @property
     def is_tolerance(self) -> bool:
@@ -132,7 +132,7 @@ class GradTol(StopRule):
     tol: float
 
     def __post_init__(self) -> None:
-        _tolerance("--grad-tol", self.tol)
+        _tolerance("grad_tol", self.tol)
 
     def check(self, progress: Progress) -> StopReason | None:
         return StopReason.grad_tol if progress.grad_norm <= self.tol else None
@@ -141,7 +141,7 @@ class GradTol(StopRule):
         return math.inf, self.tol
 
     def explain(self, progress: Progress) -> str:
-        return f"gradient norm {progress.grad_norm:.3g} ≤ --grad-tol {self.tol:g}"
+        return f"gradient norm {progress.grad_norm:.3g} ≤ grad_tol={self.tol:g}"
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class LossTol(StopRule):
     tol: float
 
     def __post_init__(self) -> None:
-        _tolerance("--loss-tol", self.tol)
+        _tolerance("loss_tol", self.tol)
 
     def check(self, progress: Progress) -> StopReason | None:
         if progress.iteration == 0:
@@ -161,7 +161,7 @@ class LossTol(StopRule):
         return StopReason.loss_tol if abs(progress.loss_change) <= self.tol else None
 
     def explain(self, progress: Progress) -> str:
-        return f"loss changed by {abs(progress.loss_change):.3g} ≤ --loss-tol {self.tol:g}"
+        return f"loss changed by {abs(progress.loss_change):.3g} ≤ loss_tol={self.tol:g}"
 
 
 @dataclass(frozen=True)
@@ -176,14 +176,14 @@ class RelGradTol(StopRule):
     tol: float
 
     def __post_init__(self) -> None:
-        _tolerance("--rel-grad-tol", self.tol)
+        _tolerance("rel_grad_tol", self.tol)
 
     def check(self, progress: Progress) -> StopReason | None:
         return (StopReason.rel_grad_tol
                 if progress.grad_norm <= self.tol * progress.grad_norm0 else None)
 
     def explain(self, progress: Progress) -> str:
-        return (f"gradient norm {progress.grad_norm:.3g} ≤ --rel-grad-tol {self.tol:g} × the "
+        return (f"gradient norm {progress.grad_norm:.3g} ≤ rel_grad_tol={self.tol:g} × the "
                 f"starting gradient norm {progress.grad_norm0:.3g} (relative to the start)")
 
 
@@ -200,7 +200,7 @@ class RelLossTol(StopRule):
     tol: float
 
     def __post_init__(self) -> None:
-        _tolerance("--rel-loss-tol", self.tol)
+        _tolerance("rel_loss_tol", self.tol)
 
     def check(self, progress: Progress) -> StopReason | None:
         if progress.iteration == 0:
@@ -209,7 +209,7 @@ class RelLossTol(StopRule):
         return StopReason.rel_loss_tol if abs(progress.loss_change) <= bound else None
 
     def explain(self, progress: Progress) -> str:
-        return (f"loss changed by {abs(progress.loss_change):.3g} ≤ --rel-loss-tol {self.tol:g}"
+        return (f"loss changed by {abs(progress.loss_change):.3g} ≤ rel_loss_tol={self.tol:g}"
                 f" × max(|f|, 1) = {max(abs(progress.loss), 1.0):.3g} (relative to the loss in "
                 "the descent's coordinates)")
 
@@ -227,7 +227,7 @@ class ParamTol(StopRule):
     tol: float
 
     def __post_init__(self) -> None:
-        _tolerance("--param-tol", self.tol)
+        _tolerance("param_tol", self.tol)
 
     def check(self, progress: Progress) -> StopReason | None:
         if progress.iteration == 0:
@@ -236,8 +236,8 @@ class ParamTol(StopRule):
         return StopReason.param_tol if progress.step_norm <= bound else None
 
     def explain(self, progress: Progress) -> str:
-        return (f"step length ‖Δθ‖ = {progress.step_norm:.3g} ≤ --param-tol {self.tol:g} × "
-                f"(--param-tol + ‖θ‖ = {progress.theta_norm:.3g}) (relative to θ in the "
+        return (f"step length ‖Δθ‖ = {progress.step_norm:.3g} ≤ param_tol={self.tol:g} × "
+                f"(param_tol= + ‖θ‖ = {progress.theta_norm:.3g}) (relative to θ in the "
                 "descent's coordinates)")
 
 
@@ -254,9 +254,9 @@ class Patience(StopRule):
 
     def __init__(self, patience: int, tol: float = 0.0) -> None:
         if patience < 1:
-            raise OptionError(f"--patience must be ≥ 1 (0 switches it off), got {patience}")
+            raise OptionError(f"patience= must be ≥ 1 (0 switches it off), got {patience}")
         self.patience = int(patience)
-        self.tol = _tolerance("--patience-tol", tol)
+        self.tol = _tolerance("patience_tol", tol)
         self.best = math.inf
         self.stale = 0
 
@@ -275,8 +275,8 @@ class Patience(StopRule):
         return StopReason.patience if self.stale >= self.patience else None
 
     def explain(self, progress: Progress) -> str:
-        return (f"the best loss {self.best:.6g} did not improve by more than --patience-tol "
-                f"{self.tol:g} for {self.patience} iterations (--patience; absolute, in the "
+        return (f"the best loss {self.best:.6g} did not improve by more than patience_tol="
+                f"{self.tol:g} for {self.patience} iterations (patience=; absolute, in the "
                 "loss of the descent's coordinates)")
 
 
@@ -291,14 +291,14 @@ class TimeLimit(StopRule):
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.seconds) and self.seconds > 0):
-            raise OptionError(f"--time-limit must be a positive number of seconds, "
+            raise OptionError(f"time_limit= must be a positive number of seconds, "
                               f"got {self.seconds:g}")
 
     def check(self, progress: Progress) -> StopReason | None:
         return StopReason.time_limit if progress.elapsed >= self.seconds else None
 
     def explain(self, progress: Progress) -> str:
-        return (f"ran for {progress.elapsed:.3g} s ≥ --time-limit {self.seconds:g} s "
+        return (f"ran for {progress.elapsed:.3g} s ≥ time_limit={self.seconds:g} s "
                 "(wall-clock time)")
 
     @property
@@ -326,15 +326,15 @@ def build_extra_rules(*, rel_grad_tol: float = 0.0, rel_loss_tol: float = 0.0,
         if cls(tol).tol > 0:
             rules.append(cls(tol))
     if patience < 0:
-        raise OptionError(f"--patience must be ≥ 0 (0 switches it off), got {patience}")
+        raise OptionError(f"patience= must be ≥ 0 (0 switches it off), got {patience}")
     if patience > 0:
         rules.append(Patience(patience, DEFAULT_PATIENCE_TOL if patience_tol is None
                               else patience_tol))
     elif patience_tol is not None:
-        _tolerance("--patience-tol", patience_tol)
-        raise OptionError("--patience-tol has no effect without --patience N")
+        _tolerance("patience_tol", patience_tol)
+        raise OptionError("patience_tol= has no effect without patience=N")
     if not (math.isfinite(time_limit) and time_limit >= 0):
-        raise OptionError(f"--time-limit must be a number of seconds ≥ 0 (0 switches it off), "
+        raise OptionError(f"time_limit= must be a number of seconds ≥ 0 (0 switches it off), "
                           f"got {time_limit:g}")
     if time_limit > 0:
         rules.append(TimeLimit(time_limit))

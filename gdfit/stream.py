@@ -907,7 +907,7 @@ class _Pass:
         if not paths:
             raise DataError("no input given")
         if on_bad_rows not in BAD_ROWS:
-            raise OptionError(f"--on-bad-rows must be one of {', '.join(BAD_ROWS)}, got "
+            raise OptionError(f"on_bad_rows= must be one of {', '.join(BAD_ROWS)}, got "
                               f"{on_bad_rows!r}")
         if block_bytes < 1:
             raise OptionError(f"block size must be ≥ 1 byte, got {block_bytes}")

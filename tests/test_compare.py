@@ -13,7 +13,7 @@ from conftest import lstsq, random_problem
 from typer.testing import CliRunner
 
 from gdfit.cli import app
-from gdfit.compare import (
+from gdfit.comparison import (
     compare,
     parse_policy,
     parse_steps,
@@ -60,7 +60,7 @@ def test_policy_specs_with_parameters() -> None:
         parse_policy("fixed:beta=2")
     with pytest.raises(OptionError, match="alpha=abc"):
         parse_policy("fixed:alpha=abc")
-    with pytest.raises(OptionError, match="--alpha must be a positive number"):
+    with pytest.raises(OptionError, match="alpha= must be a positive number"):
         parse_policy("fixed:alpha=-1")
     with pytest.raises(OptionError, match="empty policy name"):
         parse_steps("exact,,fixed")

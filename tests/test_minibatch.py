@@ -155,8 +155,8 @@ def test_line_search_policies_are_refused_on_mini_batches() -> None:
     for name, cls in STEP_POLICIES.items():
         if cls.stochastic:
             continue
-        with pytest.raises(OptionError, match=f"--step {name} .*cannot be used with "
-                                              "--batch-size"):
+        with pytest.raises(OptionError, match=f"step='{name}' .*cannot be used with "
+                                              "batch_size="):
             fit_minibatch(X, y, batch_size=10, step=name)
     assert not STEP_POLICIES["exact"].stochastic and not STEP_POLICIES["backtracking"].stochastic
     check_stochastic(make_step("fixed"))  # no error

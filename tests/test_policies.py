@@ -440,16 +440,19 @@ def test_nesterov_restart_helps_on_an_ill_conditioned_problem() -> None:
     ("decay", {"power": 1.5}, "--decay-power"),
 ])
 def test_bad_parameters_name_their_option(name: str, params: dict[str, Any], option: str) -> None:
-    with pytest.raises(OptionError, match=option):
+    from gdfit.cli.params import to_options
+
+    with pytest.raises(OptionError) as info:
         make_step(name, **params)
+    assert option in to_options(str(info.value))  # the library names the parameter
 
 
 def test_an_option_of_another_policy_is_refused_naming_who_uses_it() -> None:
-    with pytest.raises(OptionError, match="--momentum-beta has no effect with --step adam; "
-                                          "it applies to --step momentum"):
+    with pytest.raises(OptionError, match="beta= has no effect with step='adam'; "
+                                          "it applies to step=momentum"):
         make_step("adam", beta=0.5)
-    with pytest.raises(OptionError, match="--eps has no effect with --step exact; it applies "
-                                          "to --step adam, adagrad, rmsprop"):
+    with pytest.raises(OptionError, match="eps= has no effect with step='exact'; it applies "
+                                          "to step=adam, adagrad, rmsprop"):
         make_step("exact", eps=1e-8)
 
 

@@ -284,7 +284,7 @@ def test_empty_and_header_only_inputs(tmp_path: Path) -> None:
         stream_moments([str(tmp_path / "h.csv")])
     with pytest.raises(DataError, match=r"nope\.csv: no such file"):
         stream_moments([str(tmp_path / "nope.csv")])
-    with pytest.raises(OptionError, match="--on-bad-rows"):
+    with pytest.raises(OptionError, match="on_bad_rows="):
         stream_moments([str(tmp_path / "h.csv")], on_bad_rows="ignore")
 
 

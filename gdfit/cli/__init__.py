@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from gdfit import __version__
-from gdfit.errors import ExitCode
+from gdfit.errors import ConvergenceWarning, ExitCode
 
 if TYPE_CHECKING:
     import typer
@@ -68,6 +69,8 @@ def _build_app() -> typer.Typer:
                                      help="Print the version and exit."),
     ) -> None:
         """Linear regression by gradient descent: fit y = X·w + b to a CSV file."""
+        # Every command reports a fit's status itself; the library's warning would repeat it.
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
     return built
 

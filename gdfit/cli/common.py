@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from gdfit.cli.params import to_options
 from gdfit.errors import DataError, ExitCode, GdfitError
 
 #: Results go to stdout; progress, notes and errors to stderr.
@@ -49,7 +50,7 @@ def reported_errors(source: str | None = None, traceback: bool = False) -> Itera
     except GdfitError as exc:
         if traceback or os.environ.get("GDFIT_TRACEBACK"):
             raise
-        text = str(exc)
+        text = to_options(str(exc))  # the library names parameters (alpha=), we options
         if source and isinstance(exc, DataError) and not text.startswith(source):
             text = f"{source}: {text}"
         fail(text, exc.exit_code)

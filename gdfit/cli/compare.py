@@ -8,6 +8,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -56,7 +57,7 @@ from gdfit.cli.views import (
 from gdfit.errors import ExitCode
 
 if TYPE_CHECKING:
-    from gdfit.compare import CompareRow
+    from gdfit.comparison import CompareRow
 
 COMPARE_EPILOG = (
     "[b]Examples[/b]\n\n"
@@ -121,7 +122,8 @@ def compare_command(
     The table goes to stdout; progress, notes and plots to stderr.
     """
     from gdfit.cli.output import print_renderable
-    from gdfit.compare import compare, parse_steps
+    from gdfit.cli.params import cli_result
+    from gdfit.comparison import compare, parse_steps
     from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
     from gdfit.stopping import StopReason, build_extra_rules
 
@@ -150,6 +152,7 @@ def compare_command(
             rows = compare(data.X, data.y, [bar.watch(p, loss_factor=factor) for p in policies],
                            batch_size=batch_size, seed=seed or 0, history=views.history,
                            catch_interrupt=True, **options)
+        rows = [replace(r, result=cli_result(r.result)) for r in rows]
         views.show(data.X, data.y, [(r.label, r.result) for r in rows], scale=scale)
     stopping: dict[str, Any] = {"max_iter": max_iter, "grad_tol": grad_tol,
                                 "loss_tol": loss_tol}

@@ -264,6 +264,7 @@ def fit_command(
         save_fit_model,
         write_batch,
     )
+    from gdfit.cli.params import cli_result, cli_row
     from gdfit.engines import check_engine_options, choose_engine
     from gdfit.precise import check_model_options, fit_model, model_info, model_names
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
@@ -320,8 +321,8 @@ def fit_command(
                           save=save, verbose=verbose, traceback=traceback,
                           on_bad_rows=on_bad_rows, scheduler=scheduler, ci=ci)
         if each_file or group_by is not None:
-            rows = (fit_each_file(inputs, read=read, **options) if each_file
-                    else fit_dataset(read_inputs(inputs, **read), **options))
+            rows = map(cli_row, fit_each_file(inputs, read=read, **options) if each_file
+                       else fit_dataset(read_inputs(inputs, **read), **options))
             with result_stream(output, force) as stream:
                 done = write_batch(rows, output_format, stream, quiet=quiet, verbose=verbose)
             raise typer.Exit(int(batch_exit_code(done)))
@@ -337,7 +338,6 @@ def fit_command(
                                every=every, history=views.history, **options)
             result, design, fit_stats = fitted.result, fitted.basis, fitted.stats
         else:
-            design = ColumnBasis(data.X, data.features, intercept=intercept)  # rank check
             with views.bar(max_iter) as bar:
                 # --engine rows asked for: every full-batch iteration reads the rows.
                 fit_with = (partial(_fit_rows, views) if engine is Engine.rows
@@ -347,7 +347,9 @@ def fit_command(
                                    grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
                                    callback=progress, every=every, catch_interrupt=True,
                                    extra_rules=stop_rules)
-        result = replace(result, engine=Engine.rows.value)
+            # The library checked the design (rank, constant columns) before it descended.
+            design = ColumnBasis(data.X, data.features, intercept=intercept)
+        result = cli_result(replace(result, engine=Engine.rows.value))
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
         if fit_stats is None and (show_stats or output_format in (OutputFormat.json,
@@ -410,12 +412,12 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     result and model files are written atomically, so nothing partial is left behind.
     """
     from gdfit.api import fit_statistics
-    from gdfit.basis import check_rank_moments
     from gdfit.cli.output import json_line, print_renderable, result_stream
+    from gdfit.cli.params import cli_result
     from gdfit.engines import fit_interrupted_read, moment_statistics, read_progress
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
     from gdfit.render_stats import stats_dict
-    from gdfit.scaling import AffineScaling, check_identifiable
+    from gdfit.scaling import AffineScaling
     from gdfit.stream import ReadInterrupted, stream_statistics
 
     intercept = options["intercept"]
@@ -443,17 +445,16 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
         if not quiet:
             _describe_stream(info, f"engine {chosen.value} ({why})",
                              time.perf_counter() - started)
-        with reported_errors(info.source, traceback):
-            check_identifiable(problem, info.features)  # too few rows, constant columns first
-            check_rank_moments(problem, info.features)  # gdfit.basis: names the columns
         printer = None if quiet else ProgressPrinter(err, info.features, intercept)
-        with views.bar(descent["max_iter"]) as bar:
+        # fit_statistics checks the design (too few rows, constant or dependent columns).
+        with reported_errors(info.source, traceback), views.bar(descent["max_iter"]) as bar:
             factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
                 AffineScaling.standard(problem).loss_factor
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
             result = fit_statistics(problem, features=info.features, target=info.target,
                                     callback=printer, every=every, **descent)
         result = replace(result, engine=chosen.value)
+    result = cli_result(result)
     if save is not None:
         _save_streamed(result, info, inputs, options["step"], save, force=force, quiet=quiet,
                        stopping={k: options[k] for k in ("max_iter", "grad_tol", "loss_tol")})

@@ -41,13 +41,14 @@ def show_command(
     from rich.table import Table
 
     from gdfit.cli.output import check_targets, json_line, print_renderable, result_stream
+    from gdfit.cli.params import cli_result
     from gdfit.model import load_model
     from gdfit.render import result_csv, result_dict, result_json, result_table
 
     with reported_errors(None, traceback):
         check_targets(output=output, force=force)
         model = load_model(model_path)
-        result = model.to_result()
+        result = cli_result(model.to_result())  # a library-saved model speaks of alpha=
         doc = model.document
         data = doc["training_data"]
         source = ", ".join(data.get("sources") or []) or "(unknown)"

@@ -21,6 +21,7 @@ import typer
 
 from gdfit.choices import EXPLAIN_MAX_ITER, Scale
 from gdfit.cli.common import OUTPUT, STEP, err, note
+from gdfit.cli.params import to_options
 from gdfit.errors import OptionError
 
 if TYPE_CHECKING:  # numpy-backed modules load inside the functions: keep --help fast
@@ -139,7 +140,7 @@ class DescentViews:
             for line in explain_lines(X, y, features=first.features, target=first.target,
                                       intercept=first.intercept, scale=scale, policy=policy,
                                       iterations=first.iterations):
-                note(line)
+                note(to_options(line))
         if self.trace is not None:
             from gdfit.trace import write_trace
 

@@ -1,4 +1,4 @@
-"""``gdfit.compare``: which way of choosing the step reaches the minimum first, on your data.
+"""``gdfit.compare()``: which way of choosing the step reaches the minimum first, on your data.
 
 Every policy runs on the same data, from the same start, with the same stopping rules, through
 :func:`gdfit.fit` (or :func:`gdfit.minibatch.fit_minibatch` with a batch size). The rows come back
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from numpy.typing import ArrayLike
 
+from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.minibatch import check_stochastic, fit_minibatch
 from gdfit.objective import LeastSquares
@@ -25,6 +25,7 @@ from gdfit.plot import excess_loss
 from gdfit.result import FitResult
 from gdfit.steps import STEP_POLICIES, StepPolicy, make_step
 from gdfit.stopping import StopReason
+from gdfit.unconverged import silent_fits
 
 
 def tuning_free_policies(stochastic: bool = False) -> list[str]:
@@ -64,7 +65,7 @@ def parse_policy(spec: str) -> StepPolicy:
     """
     name, *pairs = [part.strip() for part in spec.strip().split(":")]
     if name not in STEP_POLICIES:
-        raise OptionError(f"--steps: unknown step policy '{name}'; choose from: "
+        raise OptionError(f"steps=: unknown step policy '{name}'; choose from: "
                           f"{', '.join(STEP_POLICIES)}")
     cls = STEP_POLICIES[name]
     by_option = {opt.lstrip("-"): param for param, opt in cls.options.items()}
@@ -76,13 +77,13 @@ def parse_policy(spec: str) -> StepPolicy:
         param = by_option.get(key, key)
         if not sep or not value.strip() or param not in cls.options:
             known = ", ".join(f"{opt.lstrip('-')}" for opt in cls.options.values()) or "none"
-            raise OptionError(f"--steps: '{pair}' in '{spec}' is not param=value for a "
+            raise OptionError(f"steps=: '{pair}' in '{spec}' is not param=value for a "
                               f"parameter of {name} (its parameters: {known})")
         default = signature[param].default if param in signature else None
         try:
             params[param] = _convert(value.strip(), default)
         except ValueError:
-            raise OptionError(f"--steps: {key}={value} in '{spec}': not a valid "
+            raise OptionError(f"steps=: '{key}={value}' in '{spec}': not a valid "
                               f"{type(default).__name__}") from None
     return make_step(name, **params)
 
@@ -95,13 +96,13 @@ def parse_steps(text: str | None, *, stochastic: bool = False) -> list[StepPolic
         if not names:
             usable = [n for n, c in STEP_POLICIES.items() if c.stochastic]
             raise OptionError("no registered policy both needs no tuning and works on "
-                              "mini-batches; name some with --steps, e.g. --steps "
+                              "mini-batches; name some with steps=, e.g. steps="
                               + ",".join(f"{n}:alpha=0.01" if STEP_POLICIES[n].options else n
                                          for n in usable[:2]))
         return [make_step(n) for n in names]
     specs = [s.strip() for s in text.split(",")]
     if not all(specs):
-        raise OptionError(f"--steps: empty policy name in '{text}'")
+        raise OptionError(f"steps=: empty policy name in '{text}'")
     if specs == ["all"]:
         specs = [n for n, c in STEP_POLICIES.items() if c.stochastic or not stochastic]
     return [parse_policy(s) for s in specs]
@@ -190,8 +191,8 @@ def compare(
 
     Parameters
     ----------
-    X, y : array_like
-        The data, as for :func:`gdfit.fit`.
+    X, y : array_like, Series or data frame
+        The data, as for :func:`gdfit.fit` (a frame's column names are kept).
     steps : sequence of str or StepPolicy, optional
         Policy names, ``name:param=value`` specs (see :func:`parse_policy`) or instances;
         default: every registered policy that needs no tuning (:func:`tuning_free_policies`).
@@ -210,15 +211,17 @@ def compare(
 
     Examples
     --------
-    >>> import gdfit.compare as gc
-    >>> rows = gc.compare([[1.0], [2.0], [3.0], [4.0]], [2.1, 3.9, 6.2, 7.8],
-    ...                   ["exact", "fixed:alpha=0.1", "backtracking"], scale="none")
+    >>> import gdfit
+    >>> rows = gdfit.compare([[1.0], [2.0], [3.0], [4.0]], [2.1, 3.9, 6.2, 7.8],
+    ...                      ["exact", "fixed:alpha=0.1", "backtracking"], scale="none")
     >>> [(r.rank, r.label, r.converged) for r in rows]
     [(1, 'exact', True), (2, 'backtracking', True), (3, 'fixed', True)]
     """
     if "step" in fit_options or "alpha" in fit_options:
-        raise OptionError("give compare() its policies in steps, not step= or alpha=")
-    stochastic = batch_size is not None and batch_size < np.shape(y)[0]
+        raise OptionError("give compare() its policies in steps=, not step= or alpha=")
+    Xa, ya, names, target = design(X, y, features=fit_options.pop("features", None),
+                                   target=fit_options.pop("target", None))
+    stochastic = batch_size is not None and batch_size < ya.shape[0]
     if steps is None:
         policies = parse_steps(None, stochastic=stochastic)
     else:
@@ -228,13 +231,12 @@ def compare(
     if stochastic:
         for policy in policies:
             check_stochastic(policy)
-    Xa = np.asarray(X, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
     rows = []
     problem: LeastSquares | None = None
     for label, policy in zip(_labels(policies), policies, strict=True):
-        result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
-                               **fit_options)
+        with silent_fits():  # the rows say which runs converged
+            result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
+                                   features=names, target=target, **fit_options)
         if problem is None:
             problem = LeastSquares.from_arrays(Xa, ya, intercept=result.intercept)
         excess = float(excess_loss(problem, result.theta, result.lstsq_theta)[0])
