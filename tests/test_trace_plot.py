@@ -7,7 +7,6 @@ import io
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from gdfit.errors import OptionError
 from gdfit.explain import EXPLAIN_MAX_ITER, explain_lines
 from gdfit.objective import LeastSquares
 from gdfit.plot import excess_loss, image_plot, series_of, terminal_plot
-from gdfit.result import FitResult
+from gdfit.result import IterRecord
 from gdfit.steps import make_step
 from gdfit.trace import write_trace
 
@@ -82,15 +81,14 @@ def test_trace_write_that_fails_leaves_no_file(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = random_problem(23, 40, 2)
     result = gdfit.fit(X, y, step="exact", history=True)
-    real = trace_mod.trace_rows
+    real = trace_mod.trace_row
 
-    def broken(label: str, res: FitResult) -> Iterator[list[object]]:
-        for k, row in enumerate(real(label, res)):
-            if k == 3:
-                raise KeyboardInterrupt  # as if Ctrl-C came while writing
-            yield row
+    def broken(label: str, rec: IterRecord, intercept: bool) -> list[object]:
+        if rec.iteration == 3:
+            raise KeyboardInterrupt  # as if Ctrl-C came while writing
+        return real(label, rec, intercept)
 
-    monkeypatch.setattr(trace_mod, "trace_rows", broken)
+    monkeypatch.setattr(trace_mod, "trace_row", broken)
     target = tmp_path / "t.csv"
     with pytest.raises(KeyboardInterrupt):
         write_trace(target, [("exact", result)])
@@ -98,7 +96,7 @@ def test_trace_write_that_fails_leaves_no_file(tmp_path: Path,
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind either
     target.write_text("old\n")
     with pytest.raises(KeyboardInterrupt):
-        write_trace(target, [("exact", result)])
+        write_trace(target, [("exact", result)], force=True)
     assert target.read_text() == "old\n"  # the previous file is untouched
 
 
