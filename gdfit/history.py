@@ -71,12 +71,21 @@ class History:
         self._last: IterRecord | None = None
 
     def append(self, record: IterRecord) -> None:
-        """Hand ``record`` to the sink and keep it if its position is due (see the module)."""
+        """Hand ``record`` to the sink and keep it if its position is due (see the module).
+
+        A record whose iteration is not after the latest one's is a repeat and is dropped (a
+        descent that Ctrl-C interrupts hands over its last iterate again, in case the signal
+        came before it was recorded).
+        """
+        last = self._last
+        if last is not None and record.iteration <= last.iteration:
+            return
         if self.sink is not None:
             self.sink(record)
+        # Set only once the sink is done: a Ctrl-C inside the sink lets the repeat through.
+        self._last = record
         position = self.seen
         self.seen += 1
-        self._last = record
         if position % self.stride:
             return
         if self.limit is not None and len(self._kept) >= self.limit:

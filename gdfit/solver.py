@@ -206,6 +206,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         if not catch_interrupt:
             raise
         ran = k
+        if keep is not None and not (history and history[-1].iteration == k):
+            keep(iterate())  # the last iterate, if Ctrl-C came before it was kept (a recorder
+            # drops a repeat)
         fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
         theta, loss, grad, gnorm, k, last = best
     else:

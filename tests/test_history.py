@@ -139,3 +139,34 @@ def test_compare_gives_each_run_its_own_recorder() -> None:
         assert row.result.history == made[row.label].records()
     whole = compare(X, y, ["fixed:alpha=0.1"], history=True, max_iter=500)[0].result
     assert len(whole.history) == whole.iterations + 1
+
+
+def test_a_repeated_iteration_is_dropped_before_the_sink() -> None:
+    seen: list[int] = []
+    history = History(limit=4, sink=lambda r: seen.append(r.iteration))
+    for k in (0, 1, 2, 2, 1, 3):
+        history.append(record(k))
+    assert seen == [0, 1, 2, 3] and history.seen == 4
+
+
+def test_an_interrupted_fit_records_the_iterate_it_stopped_at() -> None:
+    # Ctrl-C arrives while iteration 40 is being recorded (in the sink, before it is kept):
+    # the descent hands that iterate over again, so the record ends where the run did.
+    X, y = random_problem(44, 60, 2)
+    streamed: list[IterRecord] = []
+    interrupted: list[int] = []
+
+    def sink(rec: IterRecord) -> None:
+        if rec.iteration == 40 and not interrupted:
+            interrupted.append(40)
+            raise KeyboardInterrupt
+        streamed.append(rec)
+
+    for fit in (gdfit.fit, lambda *a, **kw: fit_minibatch(*a, batch_size=10, **kw)):
+        streamed.clear()
+        interrupted.clear()
+        result = fit(X, y, step="fixed", alpha=1e-3, max_iter=1000, grad_tol=0,
+                     catch_interrupt=True, history=History(limit=8, sink=sink))
+        assert result.stop_reason.value == "interrupted" and result.iterations == 40
+        assert [r.iteration for r in streamed] == list(range(41))
+        assert result.history[-1].iteration == 40
