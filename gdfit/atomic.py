@@ -180,7 +180,11 @@ def _plan(path: PathLike, *, force: bool, inputs: Iterable[PathLike], option: st
 
 
 def _missing_directory(target: str) -> _Plan:
-    directory = os.path.dirname(os.path.abspath(target))
+    directory = os.path.dirname(target) or "."
+    if os.path.isdir(directory):  # a symbolic link to a missing place: say which
+        directory = os.path.dirname(os.path.realpath(target))
+    elif os.path.exists(directory):
+        raise OutputError(f"cannot write {target}: {directory} is not a directory")
     raise OutputError(f"cannot write {target}: no such directory {directory}")
 
 

@@ -237,8 +237,13 @@ def test_a_missing_folder_is_a_clean_error(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match=r"cannot write .*out\.json: no such directory .*no$"):
         write(tmp_path / "no" / "out.json", "x")
     (tmp_path / "f").write_text("")  # a file where a folder should be
-    with pytest.raises(OutputError, match=r"cannot write .*f/out\.json: no such directory"):
+    with pytest.raises(OutputError) as caught:
         write(tmp_path / "f" / "out.json", "x")
+    assert str(caught.value) == (f"cannot write {tmp_path / 'f' / 'out.json'}: "
+                                 f"{tmp_path / 'f'} is not a directory")
+    (tmp_path / "link.json").symlink_to(tmp_path / "gone" / "x.json")
+    with pytest.raises(OutputError, match=r"link\.json: no such directory .*/gone$"):
+        write(tmp_path / "link.json", "x")
 
 
 # ---- OS errors: exit 1, nothing partial, the old file unchanged --------------------------

@@ -178,11 +178,25 @@ def test_trace_and_plot_file_need_force_to_replace(sensor: Path, tmp_path: Path,
 
 # ---- devices and FIFOs are written into ---------------------------------------------------
 
+@pytest.fixture
+def null_device(tmp_path: Path) -> Path:
+    """A private /dev/null (the same device, 1:3), so that a writer that renames over it can
+    fail this test without breaking the machine's /dev/null."""
+    path = tmp_path / "null"
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (OSError, AttributeError) as exc:
+        pytest.skip(f"cannot make a device node here: {exc}")
+    return path
+
+
 @pytest.mark.parametrize("option", ["--trace", "--output", "--save"])
-def test_dev_null_is_written_into_without_force(sensor: Path, option: str) -> None:
-    code, _, err = run("fit", sensor, "--x", "reading_mv", "-q", option, os.devnull)
+def test_a_null_device_is_written_into_without_force(sensor: Path, option: str,
+                                                     null_device: Path) -> None:
+    code, _, err = run("fit", sensor, "--x", "reading_mv", "-q", option, null_device)
     assert code == 0, err
-    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert stat.S_ISCHR(os.lstat(null_device).st_mode)
+    assert hidden(null_device.parent) == []
 
 
 def test_a_fifo_gets_the_trace(sensor: Path, tmp_path: Path) -> None:

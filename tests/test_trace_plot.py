@@ -26,7 +26,7 @@ from gdfit.objective import LeastSquares
 from gdfit.plot import excess_loss, image_plot, series_of, terminal_plot
 from gdfit.result import IterRecord
 from gdfit.steps import make_step
-from gdfit.trace import write_trace
+from gdfit.trace import open_trace, write_trace
 
 runner = CliRunner()
 
@@ -98,6 +98,27 @@ def test_trace_write_that_fails_leaves_no_file(tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         write_trace(target, [("exact", result)], force=True)
     assert target.read_text() == "old\n"  # the previous file is untouched
+
+
+def test_the_trace_is_on_disk_while_the_fit_runs(tmp_path: Path) -> None:
+    X, y = random_problem(30, 50, 2)
+    target = tmp_path / "t.csv"
+    on_disk: list[int] = []
+
+    def look(rec: IterRecord) -> None:
+        if rec.iteration == 3000:
+            (temporary,) = [p for p in tmp_path.iterdir() if p.name.startswith(".t.csv.")]
+            on_disk.append(temporary.stat().st_size)
+            assert not target.exists()  # the file appears only when the runs are done
+
+    with open_trace(target, ["a", "b"], True) as trace:
+        result = gdfit.fit(X, y, features=["a", "b"], step="fixed", alpha=1e-3, max_iter=5000,
+                           grad_tol=0, loss_tol=0, history=trace.history("fixed", limit=16),
+                           callback=look, every=1000)
+    # 3000 rows of ~100 bytes were written, less at most one buffer of 8 KiB.
+    assert on_disk and on_disk[0] > 200_000
+    assert trace.rows == 5001 and len(read_trace(target)) == 5001
+    assert len(result.history) <= 17  # while the history kept stays bounded
 
 
 def test_cli_fit_trace(housing_like: Path, tmp_path: Path) -> None:
