@@ -32,6 +32,7 @@ the writers apply them again when they open the file and just before the rename.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import signal
@@ -257,34 +258,44 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class _Guarded:
-    """A file object whose write errors say which output failed (an :class:`OutputError`)."""
+class _Guarded(io.RawIOBase):
+    """The raw layer under an output's buffers: a write error says which output failed (an
+    :class:`OutputError`). It sits below the buffering, so it is called once per buffer of
+    bytes, not once per row."""
 
-    def __init__(self, fh: IO[Any], target: str) -> None:
-        self._fh = fh
+    def __init__(self, raw: Any, target: str) -> None:
+        super().__init__()
+        self._raw = raw
         self._target = target
+
+    def writable(self) -> bool:
+        return True
 
     def write(self, data: Any) -> int:
         try:
-            return int(self._fh.write(data))
+            return int(self._raw.write(data))
         except OSError as exc:
             raise OutputError(f"cannot write {self._target}: {_reason(exc)}") from None
 
-    def writelines(self, lines: Iterable[Any]) -> None:
-        for line in lines:
-            self.write(line)
+    def fileno(self) -> int:
+        return int(self._raw.fileno())
 
-    def flush(self) -> None:
+    def isatty(self) -> bool:
+        return bool(self._raw.isatty())
+
+    def close(self) -> None:
         try:
-            self._fh.flush()
-        except OSError as exc:
-            raise OutputError(f"cannot write {self._target}: {_reason(exc)}") from None
+            self._raw.close()
+        finally:
+            super().close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._fh, name)
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._fh)
+def _file(raw: Any, target: str, binary: bool, encoding: str | None) -> IO[Any]:
+    """The buffered (and, for text, encoded) file object over ``raw``, guarded."""
+    buffered = io.BufferedWriter(_Guarded(raw, target))
+    if binary:
+        return buffered
+    return io.TextIOWrapper(buffered, encoding=encoding, newline="\n")
 
 
 def _mode_for(real: str) -> int:
@@ -298,13 +309,12 @@ def _mode_for(real: str) -> int:
 
 
 @contextlib.contextmanager
-def _open_output(path: PathLike, mode: str, *, force: bool, inputs: Iterable[PathLike],
+def _open_output(path: PathLike, *, binary: bool, force: bool, inputs: Iterable[PathLike],
                  option: str, encoding: str | None) -> Iterator[IO[Any]]:
     inputs = list(inputs)
     plan = _plan(path, force=force, inputs=inputs, option=option)
-    text: dict[str, Any] = {"encoding": encoding, "newline": "\n"} if "b" not in mode else {}
     if plan.descriptor is not None or plan.direct:
-        yield from _write_into(plan, mode, text)
+        yield from _write_into(plan, binary, encoding)
         return
     directory = os.path.dirname(plan.real)
     try:
@@ -315,14 +325,14 @@ def _open_output(path: PathLike, mode: str, *, force: bool, inputs: Iterable[Pat
     try:
         with terminate_as_interrupt():
             try:
-                fh = os.fdopen(fd, mode, **text)
+                fh = _file(os.fdopen(fd, "wb", buffering=0), plan.path, binary, encoding)
             except BaseException:
                 os.close(fd)
                 raise
             try:
-                yield cast(IO[Any], _Guarded(fh, plan.path))
+                yield fh
             except BaseException:
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(Exception):  # flushing may fail again: disk full
                     fh.close()
                 raise
             try:
@@ -346,7 +356,7 @@ def _open_output(path: PathLike, mode: str, *, force: bool, inputs: Iterable[Pat
     _sync_directory(directory)
 
 
-def _write_into(plan: _Plan, mode: str, text: dict[str, Any]) -> Iterator[IO[Any]]:
+def _write_into(plan: _Plan, binary: bool, encoding: str | None) -> Iterator[IO[Any]]:
     """Write into a device, a FIFO or an open descriptor (no temporary file, no rename)."""
     try:
         if plan.descriptor is not None:
@@ -354,18 +364,19 @@ def _write_into(plan: _Plan, mode: str, text: dict[str, Any]) -> Iterator[IO[Any
                 for stream in (sys.stdout, sys.stderr):
                     with contextlib.suppress(Exception):
                         stream.flush()
-            fh = os.fdopen(os.dup(plan.descriptor), mode, **text)
+            raw = os.fdopen(os.dup(plan.descriptor), "wb", buffering=0)
         else:
-            fh = open(plan.real, mode, **text)  # closed below
+            raw = open(plan.real, "wb", buffering=0)  # closed with fh
     except OSError as exc:
         raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None
+    fh = _file(raw, plan.path, binary, encoding)
     try:
-        yield cast(IO[Any], _Guarded(fh, plan.path))
+        yield fh
         fh.flush()
     except OSError as exc:
         raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None
     finally:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(Exception):
             fh.close()
 
 
@@ -401,7 +412,7 @@ def atomic_write(path: PathLike, *, force: bool = False, inputs: Iterable[PathLi
         The file cannot be written (no such directory, permission denied, read-only file
         system, disk full, a directory or socket, …).
     """
-    with _open_output(path, "w", force=force, inputs=inputs, option=option,
+    with _open_output(path, binary=False, force=force, inputs=inputs, option=option,
                       encoding=encoding) as fh:
         yield cast(TextIO, fh)
 
@@ -410,7 +421,7 @@ def atomic_write(path: PathLike, *, force: bool = False, inputs: Iterable[PathLi
 def atomic_write_bytes(path: PathLike, *, force: bool = False, inputs: Iterable[PathLike] = (),
                        option: str = "--force") -> Iterator[BinaryIO]:
     """:func:`atomic_write` for binary files (images)."""
-    with _open_output(path, "wb", force=force, inputs=inputs, option=option,
+    with _open_output(path, binary=True, force=force, inputs=inputs, option=option,
                       encoding=None) as fh:
         yield cast(BinaryIO, fh)
 
