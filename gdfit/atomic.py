@@ -32,7 +32,6 @@ the writers apply them again when they open the file and just before the rename.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import signal
@@ -258,44 +257,67 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-class _Guarded(io.RawIOBase):
-    """The raw layer under an output's buffers: a write error says which output failed (an
-    :class:`OutputError`). It sits below the buffering, so it is called once per buffer of
-    bytes, not once per row."""
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done, then deliver them.
 
-    def __init__(self, raw: Any, target: str) -> None:
-        super().__init__()
-        self._raw = raw
+    For a few steps that must happen together (write a block of rows *and* count it): a
+    signal in between would otherwise leave the count wrong and a row written twice or not at
+    all. Outside the main thread no handler can be set, and none runs there anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    for signum in dict.fromkeys(held):
+        signal.raise_signal(signum)  # now, to the handler that was in force
+
+
+class _Guarded:
+    """A file object whose write errors say which output failed (an :class:`OutputError`).
+
+    The guard sits above the file's buffers, so a Ctrl-C that lands in it never leaves them
+    half-updated: each write either reached the buffer or did not.
+    """
+
+    def __init__(self, fh: IO[Any], target: str) -> None:
+        self._fh = fh
         self._target = target
-
-    def writable(self) -> bool:
-        return True
 
     def write(self, data: Any) -> int:
         try:
-            return int(self._raw.write(data))
+            return int(self._fh.write(data))
         except OSError as exc:
             raise OutputError(f"cannot write {self._target}: {_reason(exc)}") from None
 
-    def fileno(self) -> int:
-        return int(self._raw.fileno())
+    def writelines(self, lines: Iterable[Any]) -> None:
+        for line in lines:
+            self.write(line)
 
-    def isatty(self) -> bool:
-        return bool(self._raw.isatty())
-
-    def close(self) -> None:
+    def flush(self) -> None:
         try:
-            self._raw.close()
-        finally:
-            super().close()
+            self._fh.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._target}: {_reason(exc)}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
 
 
-def _file(raw: Any, target: str, binary: bool, encoding: str | None) -> IO[Any]:
-    """The buffered (and, for text, encoded) file object over ``raw``, guarded."""
-    buffered = io.BufferedWriter(_Guarded(raw, target))
+def _opened(fd: int, binary: bool, encoding: str | None) -> IO[Any]:
     if binary:
-        return buffered
-    return io.TextIOWrapper(buffered, encoding=encoding, newline="\n")
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding=encoding, newline="\n")
 
 
 def _mode_for(real: str) -> int:
@@ -325,12 +347,12 @@ def _open_output(path: PathLike, *, binary: bool, force: bool, inputs: Iterable[
     try:
         with terminate_as_interrupt():
             try:
-                fh = _file(os.fdopen(fd, "wb", buffering=0), plan.path, binary, encoding)
+                fh = _opened(fd, binary, encoding)
             except BaseException:
                 os.close(fd)
                 raise
             try:
-                yield fh
+                yield cast(IO[Any], _Guarded(fh, plan.path))
             except BaseException:
                 with contextlib.suppress(Exception):  # flushing may fail again: disk full
                     fh.close()
@@ -364,14 +386,13 @@ def _write_into(plan: _Plan, binary: bool, encoding: str | None) -> Iterator[IO[
                 for stream in (sys.stdout, sys.stderr):
                     with contextlib.suppress(Exception):
                         stream.flush()
-            raw = os.fdopen(os.dup(plan.descriptor), "wb", buffering=0)
+            fh = _opened(os.dup(plan.descriptor), binary, encoding)
         else:
-            raw = open(plan.real, "wb", buffering=0)  # closed with fh
+            fh = _opened(os.open(plan.real, os.O_WRONLY), binary, encoding)
     except OSError as exc:
         raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None
-    fh = _file(raw, plan.path, binary, encoding)
     try:
-        yield fh
+        yield cast(IO[Any], _Guarded(fh, plan.path))
         fh.flush()
     except OSError as exc:
         raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None

@@ -10,7 +10,8 @@ the data's units; ``grad_norm`` and ``step_size`` are measured in the space the 
 iteration 0, ``b`` is absent without an intercept. Floats are written with all their digits.
 
 The rows are written as the descent makes them (:meth:`TraceWriter.history` is the sink of a
-bounded :class:`~gdfit.history.History`), so a trace of any length costs no memory, into the
+bounded :class:`~gdfit.history.History`), a block of rows at a time, so a trace of any length
+costs no memory, into the
 temporary file of :func:`gdfit.atomic.atomic_write`, renamed into place when the runs are done:
 an interrupted run leaves no partial file.
 """
@@ -24,7 +25,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
-from gdfit.atomic import atomic_write
+from gdfit.atomic import atomic_write, interrupts_deferred
 from gdfit.history import HISTORY_LIMIT, History
 from gdfit.result import FitResult, IterRecord
 
@@ -58,8 +59,22 @@ def trace_rows(label: str, result: FitResult) -> Iterator[list[object]]:
         yield trace_row(label, rec, result.intercept)
 
 
+class _Lines:
+    """Where ``csv.writer`` puts each formatted row: appended to a list in one step, which a
+    Ctrl-C cannot split."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+
 class TraceWriter:
     """Writes trace rows to an open file, one per iteration, as the runs make them.
+
+    Rows are formatted into a list and written a block of :attr:`BLOCK` rows at a time with
+    Ctrl-C held (:func:`gdfit.atomic.interrupts_deferred`), so the count of rows written is
+    exact at every moment. That count is what makes a repeat harmless: a descent that Ctrl-C
+    interrupts hands its last iterate over again (in case the signal came before it was
+    recorded), and a row already written is not written twice.
 
     Parameters
     ----------
@@ -71,28 +86,50 @@ class TraceWriter:
         Whether the runs fit b.
     """
 
+    BLOCK = 512
+
     def __init__(self, fh: TextIO, features: Sequence[str], intercept: bool) -> None:
-        self._writer = csv.writer(fh, lineterminator="\n")
+        self._fh = fh
         self._width = len(features)
         self.intercept = intercept
-        self.rows = 0
+        self._pending: list[str] = []
+        self._written = 0
+        self._writer = csv.writer(_Lines(self._pending), lineterminator="\n")
         self._writer.writerow(trace_header(features, intercept))
+        self.flush()
+        self._written = 0  # the header is not a row
+
+    @property
+    def rows(self) -> int:
+        """Rows handed over so far (written, or waiting in the current block)."""
+        return self._written + len(self._pending)
 
     def sink(self, label: str) -> Callable[[IterRecord], None]:
-        """What writes ``label``'s records as rows."""
-        writerow, intercept = self._writer.writerow, self.intercept
+        """What writes ``label``'s records as rows (iterations 0, 1, 2, … of one run)."""
+        writerow, intercept, pending = self._writer.writerow, self.intercept, self._pending
+        start = self.rows
 
         def write(rec: IterRecord) -> None:
+            if self._written + len(pending) - start > rec.iteration:
+                return  # this iteration's row is there already
             if len(rec.w) != self._width:
                 raise ValueError("every traced run must fit the same columns")
             writerow(trace_row(label, rec, intercept))
-            self.rows += 1
+            if len(pending) >= self.BLOCK:
+                self.flush()
 
         return write
 
     def history(self, label: str, limit: int | None = HISTORY_LIMIT) -> History:
         """A bounded history for one run that writes each of its records to the trace."""
         return History(limit, sink=self.sink(label))
+
+    def flush(self) -> None:
+        """Write the rows waiting in the current block."""
+        with interrupts_deferred():
+            self._fh.write("".join(self._pending))
+            self._written += len(self._pending)
+            self._pending.clear()
 
 
 @contextlib.contextmanager
@@ -103,7 +140,9 @@ def open_trace(path: str | os.PathLike[str], features: Sequence[str], intercept:
     the block ends without an exception (see :func:`gdfit.atomic.atomic_write` for ``force``
     and ``inputs``)."""
     with atomic_write(path, force=force, inputs=inputs) as fh:
-        yield TraceWriter(fh, features, intercept)
+        writer = TraceWriter(fh, features, intercept)
+        yield writer
+        writer.flush()
 
 
 def write_trace(path: str | os.PathLike[str], runs: Sequence[tuple[str, FitResult]], *,

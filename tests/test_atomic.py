@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -383,3 +385,17 @@ def test_an_open_descriptor_is_written_through_and_keeps_its_offset(tmp_path: Pa
     assert data.read_text() == "x,y\n1,2\n"
     with pytest.raises(OutputError, match=r"cannot write /dev/fd/999: bad file descriptor"):
         write("/dev/fd/999", "x")
+
+
+def test_interrupts_deferred_holds_ctrl_c_until_the_block_is_done() -> None:
+    done: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        with atomic.interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)  # a handler would run here
+            done.append("the block ran to its end")
+    assert done == ["the block ran to its end"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with atomic.interrupts_deferred():
+        done.append("no signal, nothing raised")
+    assert len(done) == 2

@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -283,6 +284,40 @@ def test_os_errors_are_exit_1_and_leave_the_old_file(sensor: Path, tmp_path: Pat
     assert last_line(err) == f"gdfit: error: cannot write {target}: {reason}"
     assert "Traceback" not in err
     assert target.read_bytes() == b"old" and hidden(tmp_path) == []
+
+
+class FillingUp:
+    """A file that runs out of space after `room` characters (ENOSPC, as a full disk)."""
+
+    def __init__(self, fh: Any, room: int) -> None:
+        self.fh, self.room = fh, room
+
+    def write(self, data: Any) -> int:
+        self.room -= len(data)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return int(self.fh.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fh, name)
+
+    def __enter__(self) -> FillingUp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
+
+
+def test_a_disk_that_fills_up_during_a_traced_fit_is_exit_1(
+        sensor: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.fdopen
+    monkeypatch.setattr(atomic.os, "fdopen", lambda *a, **kw: FillingUp(real(*a, **kw), 50_000))
+    trace = tmp_path / "t.csv"
+    code, out, err = run("fit", sensor, "--x", "reading_mv", "--step", "fixed", "--alpha",
+                         "1e-3", "--grad-tol", "0", "--max-iter", "5000", "--trace", trace)
+    assert code == ExitCode.DATA_ERROR and out == ""
+    assert last_line(err) == f"gdfit: error: cannot write {trace}: no space left on device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sensor.csv"]
 
 
 def test_a_missing_folder_or_a_folder_as_target_is_exit_1(sensor: Path, tmp_path: Path) -> None:

@@ -121,6 +121,31 @@ def test_the_trace_is_on_disk_while_the_fit_runs(tmp_path: Path) -> None:
     assert len(result.history) <= 17  # while the history kept stays bounded
 
 
+def test_ctrl_c_right_after_a_row_is_written_does_not_write_it_twice(tmp_path: Path) -> None:
+    # The signal lands after iteration 40's row reached the trace but before the history took
+    # the record: the descent hands the iterate over again, and the trace must not repeat it.
+    X, y = random_problem(31, 50, 2)
+    target = tmp_path / "t.csv"
+    with open_trace(target, ["a", "b"], True) as trace:
+        history = trace.history("fixed", limit=16)
+        write = history.sink
+        assert write is not None
+        interrupted: list[int] = []
+
+        def sink(rec: IterRecord) -> None:
+            write(rec)
+            if rec.iteration == 40 and not interrupted:
+                interrupted.append(40)
+                raise KeyboardInterrupt
+
+        history.sink = sink
+        result = gdfit.fit(X, y, features=["a", "b"], step="fixed", alpha=1e-3, max_iter=1000,
+                           grad_tol=0, loss_tol=0, history=history, catch_interrupt=True)
+    assert result.stop_reason.value == "interrupted" and result.iterations == 40
+    assert [int(r["iteration"]) for r in read_trace(target)] == list(range(41))
+    assert trace.rows == 41
+
+
 def test_cli_fit_trace(housing_like: Path, tmp_path: Path) -> None:
     out = tmp_path / "trace.csv"
     r = runner.invoke(app, ["fit", str(housing_like), "--trace", str(out), "-f", "json"])
