@@ -149,6 +149,13 @@ def test_standard_input_is_an_input_too(sensor: Path) -> None:
     assert sensor.read_bytes() == before
 
 
+@pytest.mark.parametrize("option", ["--trace", "--save", "--plot-file"])
+def test_dash_is_not_a_file_name_for_files_only_options(sensor: Path, option: str) -> None:
+    code, out, err = run("fit", sensor, "-q", option, "-")
+    assert code == ExitCode.USAGE_ERROR and out == ""
+    assert last_line(err) == f"gdfit: error: {option} needs a file name"
+
+
 def test_two_outputs_may_not_name_one_file(sensor: Path, tmp_path: Path) -> None:
     code, _, err = run("fit", sensor, "-q", "--trace", tmp_path / "t.csv", "-o",
                        tmp_path / "t.csv")
