@@ -393,9 +393,10 @@ def _write_into(plan: _Plan, binary: bool, encoding: str | None) -> Iterator[IO[
         raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None
     try:
         yield cast(IO[Any], _Guarded(fh, plan.path))
-        fh.flush()
-    except OSError as exc:
-        raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None
+        try:
+            fh.flush()
+        except OSError as exc:
+            raise OutputError(f"cannot write {plan.path}: {_reason(exc)}") from None
     finally:
         with contextlib.suppress(Exception):
             fh.close()

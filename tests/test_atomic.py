@@ -331,6 +331,9 @@ def test_the_callers_own_os_error_is_not_called_a_write_error(tmp_path: Path) ->
         fh.write("x")
         open(tmp_path / "missing-input.csv")  # raises
     assert listing(tmp_path) == []
+    with pytest.raises(FileNotFoundError), atomic_write(os.devnull) as fh:  # written into
+        fh.write("x")
+        open(tmp_path / "missing-input.csv")
 
 
 @pytest.mark.parametrize("stop", [RuntimeError, KeyboardInterrupt])
