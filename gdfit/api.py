@@ -14,6 +14,7 @@ from gdfit.arrays import design
 from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
+from gdfit.history import Recorder, as_recorder
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import (
     fit_quality,
@@ -102,10 +103,12 @@ def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | St
 
 def run_descent(setup: Setup, start: Callable[..., Descent], *,
                 callback: Callable[[IterRecord], Any] | None, every: int | None,
-                history: bool, catch_interrupt: bool) -> tuple[Descent, tuple[IterRecord, ...]]:
+                history: bool | Recorder,
+                catch_interrupt: bool) -> tuple[Descent, tuple[IterRecord, ...]]:
     """Descend from θ = 0 in the scaled coordinates and return the run and its history in data
     units; ``start(θ0, policy, rules, **options)`` runs the loop (:func:`~gdfit.solver.descend`
-    bound to an objective, or the mini-batch loop)."""
+    bound to an objective, or the mini-batch loop). Each iterate goes to the history's recorder
+    as it is made (see :mod:`gdfit.history`)."""
     scaling = setup.scaling
 
     def to_record(it: Iterate) -> IterRecord:
@@ -115,9 +118,11 @@ def run_descent(setup: Setup, start: Callable[..., Descent], *,
 
     on_iterate = None if callback is None else (lambda it: callback(to_record(it)))
     after = next_log_spaced if every is None else (lambda k: k + every)
+    recorder = as_recorder(history)
+    record = None if recorder is None else (lambda it: recorder.append(to_record(it)))
     run = start(np.zeros(setup.raw.dim), setup.policy, setup.rules, callback=on_iterate,
-                next_report=after, keep_history=history, catch_interrupt=catch_interrupt)
-    return run, tuple(to_record(it) for it in run.history)
+                next_report=after, record=record, catch_interrupt=catch_interrupt)
+    return run, () if recorder is None else recorder.records()
 
 
 def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *, target: str,
@@ -160,7 +165,7 @@ def fit(
     scale: Scale | str = Scale.standard,
     callback: Callable[[IterRecord], Any] | None = None,
     every: int | None = None,
-    history: bool = False,
+    history: bool | Recorder = False,
     catch_interrupt: bool = False,
     extra_rules: Sequence[StopRule] = (),
 ) -> FitResult:
@@ -191,8 +196,10 @@ def fit(
     callback : callable, optional
         Called with an :class:`IterRecord` every ``every`` iterations (default: 0, 1, 2, 5, 10,
         20, 50, …) and at the last iteration.
-    history : bool
-        Keep every iteration in ``FitResult.history``.
+    history : bool or Recorder
+        ``True`` keeps every iteration in ``FitResult.history``; a recorder such as
+        :class:`gdfit.history.History` is handed each iteration as it is made and decides what
+        the history keeps (bounded and decimated, streamed to a file).
     catch_interrupt : bool
         On Ctrl-C, return the best iterate so far (lowest loss), marked ``interrupted``,
         instead of raising.
@@ -250,7 +257,7 @@ def fit_statistics(
     scale: Scale | str = Scale.standard,
     callback: Callable[[IterRecord], Any] | None = None,
     every: int | None = None,
-    history: bool = False,
+    history: bool | Recorder = False,
     catch_interrupt: bool = False,
     extra_rules: Sequence[StopRule] = (),
 ) -> FitResult:
@@ -268,7 +275,7 @@ def fit_statistics(
 
 def descend_statistics(setup: Setup, *, target: str,
                        callback: Callable[[IterRecord], Any] | None, every: int | None,
-                       history: bool, catch_interrupt: bool) -> FitResult:
+                       history: bool | Recorder, catch_interrupt: bool) -> FitResult:
     """Descend on ``setup.raw``'s statistics in the scaled coordinates; the loss and R² come
     from the statistics, the reference solution from the standardised normal equations."""
     problem = setup.raw

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from gdfit.arrays import design
 from gdfit.errors import OptionError
+from gdfit.history import Recorder
 from gdfit.minibatch import check_stochastic, fit_minibatch
 from gdfit.objective import LeastSquares
 from gdfit.plot import excess_loss
@@ -185,6 +186,7 @@ def compare(
     batch_size: int | None = None,
     seed: int = 0,
     stop_on_interrupt: bool = True,
+    history: bool | Callable[[str], Recorder] = False,
     **fit_options: Any,
 ) -> list[CompareRow]:
     """Run every policy in ``steps`` on the same data and stopping rules and rank them.
@@ -200,9 +202,13 @@ def compare(
         Mini-batch descent for every policy (see :func:`gdfit.minibatch.fit_minibatch`).
     stop_on_interrupt : bool
         With ``catch_interrupt=True``: after a run that Ctrl-C interrupted, run no more.
+    history : bool or callable
+        ``True`` keeps every iteration of every run in its result's history; a callable is
+        called with each run's label and returns the recorder of that run (for instance a
+        bounded :class:`gdfit.history.History` that streams a trace file).
     **fit_options
         Passed to :func:`gdfit.fit` for every policy: ``intercept``, ``scale``, ``max_iter``,
-        ``grad_tol``, ``loss_tol``, ``history``, ``features``, …
+        ``grad_tol``, ``loss_tol``, ``features``, …
 
     Returns
     -------
@@ -236,7 +242,9 @@ def compare(
     for label, policy in zip(_labels(policies), policies, strict=True):
         with silent_fits():  # the rows say which runs converged
             result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
-                                   features=names, target=target, **fit_options)
+                                   features=names, target=target,
+                                   history=history if isinstance(history, bool)
+                                   else history(label), **fit_options)
         if problem is None:
             problem = LeastSquares.from_arrays(Xa, ya, intercept=result.intercept)
         excess = float(excess_loss(problem, result.theta, result.lstsq_theta)[0])

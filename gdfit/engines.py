@@ -40,6 +40,7 @@ from gdfit.api import (
 from gdfit.arrays import design
 from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
+from gdfit.history import Recorder
 from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution
 from gdfit.result import FitResult, IterRecord
@@ -298,7 +299,7 @@ def fit_rows(
     scale: Scale | str = Scale.standard,
     callback: Callable[[IterRecord], Any] | None = None,
     every: int | None = None,
-    history: bool = False,
+    history: bool | Recorder = False,
     catch_interrupt: bool = False,
     extra_rules: Sequence[StopRule] = (),
 ) -> FitResult:

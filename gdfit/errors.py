@@ -29,6 +29,10 @@ class DataError(GdfitError):
     exit_code = ExitCode.DATA_ERROR
 
 
+class OutputError(DataError):
+    """An output file cannot be written (the message names it; it is not about the input)."""
+
+
 class OptionError(GdfitError, ValueError):
     """An option or parameter is invalid or conflicts with another."""
 

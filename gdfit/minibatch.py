@@ -38,6 +38,7 @@ from gdfit.api import (
 from gdfit.api import fit as full_batch_fit
 from gdfit.arrays import design
 from gdfit.errors import OptionError
+from gdfit.history import Recorder
 from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
 from gdfit.result import FitResult, IterRecord
@@ -158,7 +159,9 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                       policy: StepPolicy, rules: tuple[StopRule, ...], *,
                       callback: Callable[[Iterate], None] | None = None,
                       next_report: Callable[[int], int] | None = None,
-                      keep_history: bool = False, catch_interrupt: bool = False) -> Descent:
+                      keep_history: bool = False,
+                      record: Callable[[Iterate], None] | None = None,
+                      catch_interrupt: bool = False) -> Descent:
     """Stochastic gradient descent: step on batch gradients, judge on the full objective.
 
     Parameters mean what they mean in :func:`gdfit.solver.descend`; ``full`` is the whole
@@ -180,7 +183,11 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
         return Iterate(k, loss, gnorm, last.step_size, theta, grad, last.evaluations,
                        str(last.reason))
 
-    history: list[Iterate] = [iterate()] if keep_history else []
+    history: list[Iterate] = []
+    # Every iterate goes to ``record`` (which decides what to keep) or, asked for, to history.
+    keep = record if record is not None else (history.append if keep_history else None)
+    if keep is not None:
+        keep(iterate())
     loss0 = loss
     ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
     reported = -1
@@ -221,8 +228,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if loss < best_loss:
                 best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
-            if keep_history:
-                history.append(iterate())
+            if keep is not None:
+                keep(iterate())
             if k == due:
                 report(iterate())
                 due = advance(k)
@@ -233,6 +240,9 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
         if not catch_interrupt:
             raise
         ran = k
+        if keep is not None and not (history and history[-1].iteration == k):
+            keep(iterate())  # the last iterate, if Ctrl-C came before it was kept (a recorder
+            # drops a repeat)
         fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
         theta, loss, grad, gnorm, k, last = best
     else:
@@ -262,7 +272,7 @@ def fit_minibatch(
     scale: Scale | str = Scale.standard,
     callback: Callable[[IterRecord], Any] | None = None,
     every: int | None = None,
-    history: bool = False,
+    history: bool | Recorder = False,
     catch_interrupt: bool = False,
     extra_rules: Sequence[StopRule] = (),
 ) -> FitResult:

@@ -231,18 +231,23 @@ def model_json(document: Mapping[str, Any]) -> str:
 
 def save_model(result: FitResult, path: str | os.PathLike[str], *,
                settings: FitSettings | None = None, data: TrainingData | None = None,
-               force: bool = False) -> dict[str, Any]:
+               force: bool = False, inputs: Sequence[str | os.PathLike[str]] = ()
+               ) -> dict[str, Any]:
     """Write `result` as a model file, atomically; return the document written.
+
+    `inputs` are the files the model was fitted to: `path` must not be one of them.
 
     Raises
     ------
     OptionError
-        `path` exists and `force` is False.
+        `path` is one of `inputs`, or exists and `force` is False.
     DataError
-        The parameters are not finite, or the file cannot be written.
+        The parameters are not finite.
+    OutputError
+        The file cannot be written (see :mod:`gdfit.atomic`).
     """
     document = model_document(result, settings=settings, data=data)
-    write_text_atomic(path, model_json(document), force=force)
+    write_text_atomic(path, model_json(document), force=force, inputs=inputs)
     return document
 
 

@@ -12,16 +12,15 @@ The terminal plot uses plotext (a dependency); the image uses matplotlib, an opt
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from gdfit.errors import DataError, OptionError
+from gdfit.atomic import atomic_write_bytes
+from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector
 from gdfit.result import FitResult
 
@@ -128,22 +127,25 @@ def _pyplot(option: str) -> Any:
 
 
 def check_image_support(path: str, option: str = "--plot-file") -> None:
-    """Fail before any work when ``path`` cannot be drawn: no matplotlib, or an unknown type."""
+    """Fail before any work when ``path`` cannot be drawn: no matplotlib, or an unknown type.
+
+    Whether the file may be written at all is :func:`gdfit.atomic.check_output`'s question.
+    """
     _pyplot(option)
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext not in ("png", "svg", "pdf"):
         raise OptionError(f"{option} {path}: the file name must end in .png, .svg or .pdf")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise DataError(f"{path}: cannot write: no such directory {directory}")
 
 
 def image_plot(path: str, series: Sequence[Series], *, problem: LeastSquares | None = None,
-               best: Vector | None = None, title: str = "", option: str = "--plot-file") -> bool:
+               best: Vector | None = None, title: str = "", option: str = "--plot-file",
+               force: bool = False, inputs: Iterable[str] = ()) -> bool:
     """Write the loss plot to ``path`` (PNG, SVG or PDF, from the extension) atomically.
 
     With one x column and an intercept (``problem`` and ``best`` given), a second panel draws the
-    contours of f over (w, b) and each policy's path on them. Returns whether it did.
+    contours of f over (w, b) and each policy's path on them. Returns whether it did. The file is
+    written by :func:`gdfit.atomic.atomic_write_bytes`: never over one of ``inputs``, over an
+    existing file only with ``force``.
     """
     pyplot = _pyplot(option)
     contours = (problem is not None and best is not None and problem.n_features == 1
@@ -164,7 +166,9 @@ def image_plot(path: str, series: Sequence[Series], *, problem: LeastSquares | N
             assert problem is not None and best is not None
             _contour_panel(axes[0][1], series, problem, best)
         fig.tight_layout()
-        _save_atomic(fig, path)
+        ext = os.path.splitext(path)[1].lower().lstrip(".")
+        with atomic_write_bytes(path, force=force, inputs=inputs, option="--force") as fh:
+            fig.savefig(fh, format=ext, dpi=110)
     finally:
         pyplot.close(fig)
     return contours
@@ -199,18 +203,3 @@ def _contour_panel(ax: Any, series: Sequence[Series], problem: LeastSquares,
     ax.set_ylabel("b")
     ax.set_title("paths over the loss contours (data units)")
     ax.legend(fontsize="small")
-
-
-def _save_atomic(fig: Any, path: str) -> None:
-    """Save the figure to a temporary file beside ``path``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    ext = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=ext, dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=ext.lstrip(".").lower(), dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

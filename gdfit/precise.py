@@ -50,6 +50,7 @@ from gdfit.basis import (
     exact,
 )
 from gdfit.errors import OptionError
+from gdfit.history import Recorder, as_recorder, converting
 from gdfit.objective import LeastSquares
 from gdfit.poly import PolyBasis, power_names
 from gdfit.result import FitResult, IterRecord
@@ -159,7 +160,7 @@ Refined = tuple[FitResult, list[Fraction], Fraction | None, tuple[np.ndarray, fl
 
 def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
              callback: Callable[[IterRecord], Any] | None, every: int | None,
-             history: bool, catch_interrupt: bool) -> Refined:
+             history: bool | Recorder, catch_interrupt: bool) -> Refined:
     """Gradient descent with iterative refinement (see the module docstring)."""
     start = time.perf_counter()
     F = basis.features_dd()
@@ -167,6 +168,7 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
     w_acc = [Fraction(0)] * d
     b_acc: Fraction | None = Fraction(0) if basis.intercept else None
     convert = _records(basis)
+    recorder = as_recorder(history)  # the first round's iterations, in raw coefficients
     runs: list[FitResult] = []
     corrections: list[float] = []
     lstsq: tuple[np.ndarray, float | None] = (np.zeros(d), None)
@@ -181,7 +183,8 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
                              step=PRECISE_STEP, max_iter=max_iter,
                              grad_tol=max(PRECISE_REL_GRAD_TOL * g0, 1e-300), loss_tol=0.0,
                              scale=Scale.standard, callback=on_iter, every=every,
-                             history=history and not round_, catch_interrupt=catch_interrupt)
+                             history=converting(recorder, convert) if recorder is not None
+                             and not round_ else False, catch_interrupt=catch_interrupt)
         runs.append(run)
         dw, db = basis.to_raw(exact(run.w), Fraction(run.b) if run.b is not None else None)
         if round_ == 0:
@@ -214,8 +217,7 @@ def _precise(basis: Basis, y: np.ndarray, *, target: str, max_iter: int,
         function_evals=sum(run.function_evals for run in runs),
         gradient_evals=sum(run.gradient_evals for run in runs),
         elapsed=time.perf_counter() - start, stop_reason=reason, message=message,
-        grad_norm=last.grad_norm, step=f"{first.step}, precise", history=tuple(
-            convert(rec) for rec in first.history))
+        grad_norm=last.grad_norm, step=f"{first.step}, precise", history=first.history)
     return combined, w_acc, b_acc, lstsq, len(runs), tuple(corrections)
 
 
@@ -237,7 +239,7 @@ def fit_model(
     scale: Scale | str = Scale.standard,
     callback: Callable[[IterRecord], Any] | None = None,
     every: int | None = None,
-    history: bool = False,
+    history: bool | Recorder = False,
     catch_interrupt: bool = False,
     extra_rules: Sequence[StopRule] = (),
 ) -> ModelFit:
@@ -298,14 +300,15 @@ def fit_model(
         return ModelFit(result, stats, basis)
     convert = _records(basis)
     on_iter = None if callback is None else (lambda rec: callback(convert(rec)))
+    recorder = as_recorder(history)  # kept (and traced) in raw-power coefficients
     run = fit(basis.features, ya, features=basis.feature_names, target=target,
               intercept=intercept, step=step, max_iter=max_iter, grad_tol=grad_tol,
-              loss_tol=loss_tol, scale=scale, callback=on_iter, every=every, history=history,
+              loss_tol=loss_tol, scale=scale, callback=on_iter, every=every,
+              history=False if recorder is None else converting(recorder, convert),
               catch_interrupt=catch_interrupt, extra_rules=extra_rules)
     w, b = basis.theta_to_raw(run.theta)
     lstsq = basis.theta_to_raw(run.lstsq_theta)
-    result, stats = _finish(run, basis, ya, w, b, lstsq, level=level,
-                            history=tuple(convert(rec) for rec in run.history))
+    result, stats = _finish(run, basis, ya, w, b, lstsq, level=level)
     return ModelFit(result, stats, basis)
 
 

@@ -60,7 +60,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             rules: tuple[StopRule, ...], *,
             callback: Callable[[Iterate], None] | None = None,
             next_report: Callable[[int], int] | None = None,
-            keep_history: bool = False, catch_interrupt: bool = False) -> Descent:
+            keep_history: bool = False, record: Callable[[Iterate], None] | None = None,
+            catch_interrupt: bool = False) -> Descent:
     """Run gradient descent on ``problem`` from ``theta0``.
 
     Parameters
@@ -81,6 +82,10 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         (default ``k + 1``: every iteration). Asked at 0 and at each iteration it named.
     keep_history : bool
         Keep every iterate in ``Descent.history``.
+    record : callable, optional
+        Called with every iterate, iteration 0 first, as the run makes it (instead of keeping
+        them in ``Descent.history``): a bounded record decides what to keep
+        (:class:`gdfit.history.History`).
     catch_interrupt : bool
         Turn Ctrl-C into a normal return with reason ``interrupted`` and the best iterate so
         far: the one of lowest loss (the last, when every step lowered the loss).
@@ -106,7 +111,11 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         return Iterate(k, loss, gnorm, last.step_size, theta, grad, last.evaluations,
                        str(last.reason))
 
-    history: list[Iterate] = [iterate()] if keep_history else []
+    history: list[Iterate] = []
+    # Every iterate goes to ``record`` (which decides what to keep) or, asked for, to history.
+    keep = record if record is not None else (history.append if keep_history else None)
+    if keep is not None:
+        keep(iterate())
     loss0 = loss
     ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
     reported = -1
@@ -175,8 +184,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if loss < best_loss:
                 best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
-            if keep_history:
-                history.append(iterate())
+            if keep is not None:
+                keep(iterate())
             if k == due:
                 report(iterate())
                 due = advance(k)
@@ -197,6 +206,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         if not catch_interrupt:
             raise
         ran = k
+        if keep is not None and not (history and history[-1].iteration == k):
+            keep(iterate())  # the last iterate, if Ctrl-C came before it was kept (a recorder
+            # drops a repeat)
         fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
         theta, loss, grad, gnorm, k, last = best
     else:

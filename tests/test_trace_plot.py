@@ -7,7 +7,6 @@ import io
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +24,9 @@ from gdfit.errors import OptionError
 from gdfit.explain import EXPLAIN_MAX_ITER, explain_lines
 from gdfit.objective import LeastSquares
 from gdfit.plot import excess_loss, image_plot, series_of, terminal_plot
-from gdfit.result import FitResult
+from gdfit.result import IterRecord
 from gdfit.steps import make_step
-from gdfit.trace import write_trace
+from gdfit.trace import open_trace, write_trace
 
 runner = CliRunner()
 
@@ -82,15 +81,14 @@ def test_trace_write_that_fails_leaves_no_file(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = random_problem(23, 40, 2)
     result = gdfit.fit(X, y, step="exact", history=True)
-    real = trace_mod.trace_rows
+    real = trace_mod.trace_row
 
-    def broken(label: str, res: FitResult) -> Iterator[list[object]]:
-        for k, row in enumerate(real(label, res)):
-            if k == 3:
-                raise KeyboardInterrupt  # as if Ctrl-C came while writing
-            yield row
+    def broken(label: str, rec: IterRecord, intercept: bool) -> list[object]:
+        if rec.iteration == 3:
+            raise KeyboardInterrupt  # as if Ctrl-C came while writing
+        return real(label, rec, intercept)
 
-    monkeypatch.setattr(trace_mod, "trace_rows", broken)
+    monkeypatch.setattr(trace_mod, "trace_row", broken)
     target = tmp_path / "t.csv"
     with pytest.raises(KeyboardInterrupt):
         write_trace(target, [("exact", result)])
@@ -98,8 +96,54 @@ def test_trace_write_that_fails_leaves_no_file(tmp_path: Path,
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind either
     target.write_text("old\n")
     with pytest.raises(KeyboardInterrupt):
-        write_trace(target, [("exact", result)])
+        write_trace(target, [("exact", result)], force=True)
     assert target.read_text() == "old\n"  # the previous file is untouched
+
+
+def test_the_trace_is_on_disk_while_the_fit_runs(tmp_path: Path) -> None:
+    X, y = random_problem(30, 50, 2)
+    target = tmp_path / "t.csv"
+    on_disk: list[int] = []
+
+    def look(rec: IterRecord) -> None:
+        if rec.iteration == 3000:
+            (temporary,) = [p for p in tmp_path.iterdir() if p.name.startswith(".t.csv.")]
+            on_disk.append(temporary.stat().st_size)
+            assert not target.exists()  # the file appears only when the runs are done
+
+    with open_trace(target, ["a", "b"], True) as trace:
+        result = gdfit.fit(X, y, features=["a", "b"], step="fixed", alpha=1e-3, max_iter=5000,
+                           grad_tol=0, loss_tol=0, history=trace.history("fixed", limit=16),
+                           callback=look, every=1000)
+    # 3000 rows of ~100 bytes were written, less at most one buffer of 8 KiB.
+    assert on_disk and on_disk[0] > 200_000
+    assert trace.rows == 5001 and len(read_trace(target)) == 5001
+    assert len(result.history) <= 17  # while the history kept stays bounded
+
+
+def test_ctrl_c_right_after_a_row_is_written_does_not_write_it_twice(tmp_path: Path) -> None:
+    # The signal lands after iteration 40's row reached the trace but before the history took
+    # the record: the descent hands the iterate over again, and the trace must not repeat it.
+    X, y = random_problem(31, 50, 2)
+    target = tmp_path / "t.csv"
+    with open_trace(target, ["a", "b"], True) as trace:
+        history = trace.history("fixed", limit=16)
+        write = history.sink
+        assert write is not None
+        interrupted: list[int] = []
+
+        def sink(rec: IterRecord) -> None:
+            write(rec)
+            if rec.iteration == 40 and not interrupted:
+                interrupted.append(40)
+                raise KeyboardInterrupt
+
+        history.sink = sink
+        result = gdfit.fit(X, y, features=["a", "b"], step="fixed", alpha=1e-3, max_iter=1000,
+                           grad_tol=0, loss_tol=0, history=history, catch_interrupt=True)
+    assert result.stop_reason.value == "interrupted" and result.iterations == 40
+    assert [int(r["iteration"]) for r in read_trace(target)] == list(range(41))
+    assert trace.rows == 41
 
 
 def test_cli_fit_trace(housing_like: Path, tmp_path: Path) -> None:

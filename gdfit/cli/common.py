@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from gdfit.cli.params import to_options
-from gdfit.errors import DataError, ExitCode, GdfitError
+from gdfit.errors import DataError, ExitCode, GdfitError, OutputError
 
 #: Results go to stdout; progress, notes and errors to stderr.
 out = Console()
@@ -51,7 +51,8 @@ def reported_errors(source: str | None = None, traceback: bool = False) -> Itera
         if traceback or os.environ.get("GDFIT_TRACEBACK"):
             raise
         text = to_options(str(exc))  # the library names parameters (alpha=), we options
-        if source and isinstance(exc, DataError) and not text.startswith(source):
+        if source and isinstance(exc, DataError) and not isinstance(exc, OutputError) \
+                and not text.startswith(source):
             text = f"{source}: {text}"
         fail(text, exc.exit_code)
     except KeyboardInterrupt:

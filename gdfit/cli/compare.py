@@ -63,7 +63,7 @@ COMPARE_EPILOG = (
     "[b]Examples[/b]\n\n"
     "  gdfit compare sample_data/housing.csv      [dim]# the tuning-free policies[/]\n\n"
     "  gdfit compare data.csv --steps exact,bb,fixed:alpha=0.1,fixed:alpha=0.5\n\n"
-    "  gdfit compare data.csv --scale none --max-iter 5000 --plot --trace runs.csv\n\n"
+    "  gdfit compare data.csv --scale none --max-iter 5000 --plot --trace runs.csv --force\n\n"
     "  gdfit compare data.csv --steps all --format json | jq '.results[0].policy'\n\n"
     "A policy is NAME or NAME:PARAM=VALUE\\[:PARAM=VALUE…], PARAM being the option without "
     "dashes (alpha, armijo-c, shrink, …); --steps all runs every registered policy with its "
@@ -113,6 +113,9 @@ def compare_command(
     trace: TraceOption = None,
     plot: PlotOption = False,
     plot_file: PlotFileOption = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite the --trace and --plot-file files if they exist (never the "
+        "input).", rich_help_panel=OUTPUT)] = False,
     quiet: QuietOption = False,
     traceback: TracebackOption = False,
 ) -> None:
@@ -121,7 +124,7 @@ def compare_command(
 
     The table goes to stdout; progress, notes and plots to stderr.
     """
-    from gdfit.cli.output import print_renderable
+    from gdfit.cli.output import check_targets, print_renderable
     from gdfit.cli.params import cli_result
     from gdfit.comparison import compare, parse_steps
     from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
@@ -129,8 +132,10 @@ def compare_command(
 
     source = "<stdin>" if path == "-" else path
     with reported_errors(source, traceback):
+        check_targets(inputs=[path], trace=trace, plot_file=plot_file, force=force)
         views = DescentViews(trace=trace, plot=plot, plot_file=plot_file,
-                             batch_size=batch_size, seed=seed, quiet=quiet)
+                             batch_size=batch_size, seed=seed, quiet=quiet, force=force,
+                             inputs=(path,))
         policies = parse_steps(steps, stochastic=batch_size is not None)
         # One set of extra rules serves every run: each starts afresh at iteration 0.
         extra_rules = build_extra_rules(
@@ -147,10 +152,13 @@ def compare_command(
                                        intercept=intercept, scale=scale, max_iter=max_iter,
                                        grad_tol=grad_tol, loss_tol=loss_tol,
                                        extra_rules=extra_rules)
-        with views.bar(max_iter) as bar:
+        # --trace is written as the runs go and appears when the block ends.
+        with views.recording(data.features, intercept) as recording, \
+                views.bar(max_iter) as bar:
             factor = bar_loss_factor(data.X, data.y, options, bar)
             rows = compare(data.X, data.y, [bar.watch(p, loss_factor=factor) for p in policies],
-                           batch_size=batch_size, seed=seed or 0, history=views.history,
+                           batch_size=batch_size, seed=seed or 0,
+                           history=recording.recorder if views.history else False,
                            catch_interrupt=True, **options)
         rows = [replace(r, result=cli_result(r.result)) for r in rows]
         views.show(data.X, data.y, [(r.label, r.result) for r in rows], scale=scale)

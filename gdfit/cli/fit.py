@@ -223,8 +223,8 @@ def fit_command(
         "--output", "-o", help="Write the result to this file (atomically) instead of stdout.",
         rich_help_panel=OUTPUT, show_default=False)] = None,
     force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite the --save and --output files if they exist.",
-        rich_help_panel=OUTPUT)] = False,
+        "--force", help="Overwrite the --save, --output, --trace and --plot-file files if "
+        "they exist (never an input).", rich_help_panel=OUTPUT)] = False,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="More notes on stderr (each batch fit, the files "
         "written).", rich_help_panel=OUTPUT)] = False,
@@ -278,9 +278,10 @@ def fit_command(
     lone = len(paths) == 1 and not is_glob(paths[0])
     source = ("<stdin>" if paths[0] == "-" else paths[0]) if lone else None
     with reported_errors(source, traceback):
-        check_targets(save=save, output=output, force=force, quiet=quiet, verbose=verbose,
-                      batch=each_file or group_by is not None)
         inputs = expand_inputs(paths)
+        check_targets(inputs=inputs, save=save, output=output, trace=trace,
+                      plot_file=plot_file, force=force, quiet=quiet, verbose=verbose,
+                      batch=each_file or group_by is not None)
         policy = make_step(
             step.value, alpha=alpha, c=armijo_c, rho=shrink, c1=wolfe_c1, c2=wolfe_c2,
             variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,
@@ -294,7 +295,8 @@ def fit_command(
             raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience and "
                               "--time-limit cannot be combined with --poly or --precise yet")
         views = DescentViews(trace=trace, plot=plot, plot_file=plot_file, explain=explain,
-                             batch_size=batch_size, seed=seed, quiet=quiet)
+                             batch_size=batch_size, seed=seed, quiet=quiet, force=force,
+                             inputs=tuple(inputs))
         views.check([policy], max_iter, batch=each_file or group_by is not None)
         check_model_options(poly=poly, precise=precise, stats=show_stats,
                             batch=each_file or group_by is not None, batch_size=batch_size,
@@ -323,7 +325,7 @@ def fit_command(
         if each_file or group_by is not None:
             rows = map(cli_row, fit_each_file(inputs, read=read, **options) if each_file
                        else fit_dataset(read_inputs(inputs, **read), **options))
-            with result_stream(output, force) as stream:
+            with result_stream(output, force, inputs) as stream:
                 done = write_batch(rows, output_format, stream, quiet=quiet, verbose=verbose)
             raise typer.Exit(int(batch_exit_code(done)))
         data = read_inputs(inputs, **read)
@@ -332,23 +334,27 @@ def fit_command(
         progress = None if quiet or explain else ProgressPrinter(
             err, model_names(data.features, poly), intercept)
         fitted, fit_stats = None, None
-        if poly is not None or precise:  # gdfit.precise: --poly and --precise
-            fitted = fit_model(data.X, data.y, features=data.features, target=data.target,
-                               poly=poly, precise=precise, level=ci, callback=progress,
-                               every=every, history=views.history, **options)
-            result, design, fit_stats = fitted.result, fitted.basis, fitted.stats
-        else:
-            with views.bar(max_iter) as bar:
-                # --engine rows asked for: every full-batch iteration reads the rows.
-                fit_with = (partial(_fit_rows, views) if engine is Engine.rows
-                            and batch_size is None else views.fit)
-                result = fit_with(data.X, data.y, policy, bar, features=data.features,
-                                   target=data.target, intercept=intercept, max_iter=max_iter,
-                                   grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
-                                   callback=progress, every=every, catch_interrupt=True,
-                                   extra_rules=stop_rules)
-            # The library checked the design (rank, constant columns) before it descended.
-            design = ColumnBasis(data.X, data.features, intercept=intercept)
+        # --trace is written as the descent runs and appears when the block ends.
+        with views.recording(model_names(data.features, poly), intercept) as recording:
+            if poly is not None or precise:  # gdfit.precise: --poly and --precise
+                fitted = fit_model(data.X, data.y, features=data.features, target=data.target,
+                                   poly=poly, precise=precise, level=ci, callback=progress,
+                                   every=every, history=recording.history(policy.name),
+                                   **options)
+                result, design, fit_stats = fitted.result, fitted.basis, fitted.stats
+            else:
+                with views.bar(max_iter) as bar:
+                    # --engine rows asked for: every full-batch iteration reads the rows.
+                    fit_with = (partial(_fit_rows, views) if engine is Engine.rows
+                                and batch_size is None else views.fit)
+                    result = fit_with(data.X, data.y, policy, bar, features=data.features,
+                                      target=data.target, intercept=intercept,
+                                      max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
+                                      scale=scale, callback=progress, every=every,
+                                      catch_interrupt=True, extra_rules=stop_rules,
+                                      history=recording.history(policy.name))
+                # The library checked the design (rank, constant columns) before it descended.
+                design = ColumnBasis(data.X, data.features, intercept=intercept)
         result = cli_result(replace(result, engine=Engine.rows.value))
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
@@ -362,7 +368,7 @@ def fit_command(
     context: dict[str, Any] = {"source": data.source, "dropped_rows": len(data.dropped_rows)}
     if fit_stats is not None:
         context.update(model_info(fitted), stats=stats_dict(fit_stats))
-    with reported_errors(output, traceback), result_stream(output, force) as stream:
+    with reported_errors(output, traceback), result_stream(output, force, inputs) as stream:
         if output_format is OutputFormat.json:
             stream.write(result_json(result, **context))
         elif output_format is OutputFormat.jsonl:
@@ -398,7 +404,7 @@ def _fit_rows(views: DescentViews, X: Any, y: Any, policy: StepPolicy, bar: Desc
     from gdfit.engines import fit_rows
 
     watched = bar.watch(policy, loss_factor=bar_loss_factor(X, y, options, bar))
-    return fit_rows(X, y, step=watched, history=views.history, **options)
+    return fit_rows(X, y, step=watched, **options)
 
 
 def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, Any],
@@ -463,7 +469,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
         context["skipped_rows"] = info.skipped_rows
     if output_format in (OutputFormat.json, OutputFormat.jsonl):
         context["stats"] = stats_dict(moment_statistics(problem, result, level=ci))
-    with reported_errors(output, traceback), result_stream(output, force) as stream:
+    with reported_errors(output, traceback), result_stream(output, force, inputs) as stream:
         if output_format is OutputFormat.json:
             stream.write(result_json(result, **context))
         elif output_format is OutputFormat.jsonl:
@@ -507,7 +513,8 @@ def _save_streamed(result: FitResult, info: StreamInfo, inputs: list[str], polic
         if not quiet:
             note(f"gdfit: the fit {result.status}; no model was saved to {path}")
         return
-    save_model(result, path, force=force, settings=FitSettings.from_policy(policy, **stopping),
+    save_model(result, path, force=force, inputs=inputs,
+               settings=FitSettings.from_policy(policy, **stopping),
                data=TrainingData(sources=tuple("<stdin>" if p == "-" else p for p in inputs),
                                  rows=info.rows, columns=info.columns or (*info.features,
                                                                           info.target),

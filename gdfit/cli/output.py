@@ -1,5 +1,8 @@
 """Where results go: stdout or an atomically written ``--output`` file; batch results.
 
+Every file is written by :mod:`gdfit.atomic` (never over an input, never over an existing file
+without ``--force``); :func:`check_targets` applies its rules before any data is read.
+
 Results are the only thing gdfit writes to stdout. When the reader of a pipe goes away
 (``gdfit ... | head -1``) the command stops quietly; with ``--output`` the file appears only
 once it is complete.
@@ -8,7 +11,6 @@ once it is complete.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gdfit.atomic import atomic_write, check_writable
+from gdfit.atomic import atomic_write, check_outputs
 from gdfit.batch import BatchRow, flat_columns, flat_row, row_dict, rows_csv
 from gdfit.cli.common import OutputFormat, note, out, quiet_broken_pipe
 from gdfit.errors import OptionError
@@ -31,26 +33,23 @@ from gdfit.stopping import StopReason
 _MAX_WIDTH = 400
 
 
-def check_targets(*, save: str | None = None, output: str | None = None,
-                  force: bool = False, quiet: bool = False, verbose: bool = False,
-                  batch: bool = False) -> None:
-    """Refuse contradictory output options, and files that exist without ``--force``, before
-    any work is done."""
+def check_targets(*, inputs: Sequence[str] = (), save: str | None = None,
+                  output: str | None = None, trace: str | None = None,
+                  plot_file: str | None = None, force: bool = False, quiet: bool = False,
+                  verbose: bool = False, batch: bool = False) -> None:
+    """Refuse, before any data is read: contradictory output options, an output that names an
+    input (``inputs``: the data files, model files, ``-``), two outputs naming one file, and
+    existing files without ``--force`` (see :mod:`gdfit.atomic`)."""
     if quiet and verbose:
         raise OptionError("--quiet and --verbose contradict each other; give one of them")
     if save is not None and batch:
         raise OptionError("--save writes one model; it cannot be used with --each-file or "
                           "--group-by")
-    if save == "-":
-        raise OptionError("--save needs a file name")
-    if output == "-":
-        output = None
-    if save is not None and output is not None and os.path.abspath(save) == os.path.abspath(
-            output):
-        raise OptionError("--save and --output name the same file")
-    for path in (save, output):
-        if path is not None:
-            check_writable(path, force=force)
+    for option, path in (("--save", save), ("--trace", trace), ("--plot-file", plot_file)):
+        if path == "-":
+            raise OptionError(f"{option} needs a file name")
+    check_outputs([("--save", save), ("--output", output), ("--trace", trace),
+                   ("--plot-file", plot_file)], force=force, inputs=inputs)
 
 
 def save_fit_model(result: FitResult, data: Dataset, inputs: Sequence[str],
@@ -64,7 +63,7 @@ def save_fit_model(result: FitResult, data: Dataset, inputs: Sequence[str],
             note(f"gdfit: the fit {why}; no model was saved to {path}")
         return
     save_model(
-        result, path, force=force,
+        result, path, force=force, inputs=inputs,
         settings=FitSettings.from_policy(policy, **stopping),
         data=TrainingData.from_arrays(
             data.X, data.y, sources=["<stdin>" if p == "-" else p for p in inputs],
@@ -76,8 +75,10 @@ def save_fit_model(result: FitResult, data: Dataset, inputs: Sequence[str],
 
 
 @contextmanager
-def result_stream(output: str | None, force: bool = False) -> Iterator[TextIO]:
-    """Standard output, or `output` written atomically (``-`` means standard output).
+def result_stream(output: str | None, force: bool = False, inputs: Sequence[str] = ()
+                  ) -> Iterator[TextIO]:
+    """Standard output, or `output` written atomically (``-`` means standard output), never
+    over one of ``inputs``.
 
     A closed pipe on standard output ends the command quietly (see
     :func:`~gdfit.cli.common.quiet_broken_pipe`) instead of raising.
@@ -89,7 +90,7 @@ def result_stream(output: str | None, force: bool = False) -> Iterator[TextIO]:
         except BrokenPipeError:
             quiet_broken_pipe()
     else:
-        with atomic_write(output, force=force) as fh:
+        with atomic_write(output, force=force, inputs=inputs) as fh:
             yield fh
 
 

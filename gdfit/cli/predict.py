@@ -52,7 +52,8 @@ def predict_command(
         "stays constant whatever the input's size).", rich_help_panel=DATA)
     ] = DEFAULT_CHUNK_ROWS,
     output: Annotated[str | None, typer.Option(
-        "--output", "-o", help="Write to this file (atomically) instead of stdout.",
+        "--output", "-o", help="Write to this file (atomically; never the model or an input) "
+        "instead of stdout.",
         rich_help_panel=OUTPUT, show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite the --output file if it exists.", rich_help_panel=OUTPUT)
@@ -79,15 +80,17 @@ def predict_command(
     from gdfit.sources import expand_inputs
 
     with reported_errors(None, traceback):
-        check_targets(output=output, force=force, quiet=quiet, verbose=verbose)
-        model = load_model(model_path)
         inputs = expand_inputs(paths)
+        # The model file is an input too: -o must not name it (nor a data file).
+        check_targets(inputs=[model_path, *inputs], output=output, force=force, quiet=quiet,
+                      verbose=verbose)
+        model = load_model(model_path)
         if verbose:
             terms = [(float(w), f"·{f}") for f, w in zip(model.features, model.w, strict=True)]
             terms += [(model.b, "")] if model.b is not None else []
             text = " ".join(f"{'−' if v < 0 else '+'} {abs(v):.6g}{name}" for v, name in terms)
             note(f"gdfit: {model_path}: {model.target} = {text.removeprefix('+ ')}")
-        with result_stream(output, force) as stream:
+        with result_stream(output, force, [model_path, *inputs]) as stream:
             summary = predict_files(model, inputs, stream, fmt=output_format, name=name,
                                     residual=residual, header=header, sep=sep,
                                     chunk_size=chunk_size)

@@ -46,7 +46,7 @@ def show_command(
     from gdfit.render import result_csv, result_dict, result_json, result_table
 
     with reported_errors(None, traceback):
-        check_targets(output=output, force=force)
+        check_targets(inputs=[model_path], output=output, force=force)
         model = load_model(model_path)
         result = cli_result(model.to_result())  # a library-saved model speaks of alpha=
         doc = model.document
@@ -54,7 +54,7 @@ def show_command(
         source = ", ".join(data.get("sources") or []) or "(unknown)"
         context = {"model": model_path, "source": source,
                    "dropped_rows": data.get("dropped_rows", 0)}
-        with result_stream(output, force) as stream:
+        with result_stream(output, force, [model_path]) as stream:
             if output_format is OutputFormat.json:
                 stream.write(result_json(result, **context))
             elif output_format is OutputFormat.jsonl:

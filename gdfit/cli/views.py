@@ -6,6 +6,9 @@ a :class:`DescentViews`, which checks them before any work is done, runs the fit
 mini-batch, followed by the progress bar) and shows what was asked for afterwards. Everything
 here writes to stderr or to files: stdout carries only the result.
 
+The fits' histories are bounded (:mod:`gdfit.history`: decimated for the plots, every row of the
+trace streamed to its file as the descent runs), so memory does not grow with the iterations.
+
 ``--plot`` is a flag that draws in the terminal; ``--plot-file FILE`` writes an image. Two
 options rather than one that is either a flag or takes a value, which Click cannot parse
 without guessing whether the next word is a file name or the input path.
@@ -13,7 +16,8 @@ without guessing whether the next word is a file name or the input path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,13 +30,15 @@ from gdfit.errors import OptionError
 
 if TYPE_CHECKING:  # numpy-backed modules load inside the functions: keep --help fast
     from gdfit.cli.progress import DescentBar
+    from gdfit.history import History, Recorder
     from gdfit.result import FitResult
     from gdfit.steps import StepPolicy
+    from gdfit.trace import TraceWriter
 
 TraceOption = Annotated[str | None, typer.Option(
     "--trace", help="Write every iteration to this CSV file (policy, iteration, loss, "
-    "grad_norm, step_size, w_<x>…, b), atomically.", rich_help_panel=OUTPUT,
-    show_default=False, metavar="FILE.csv")]
+    "grad_norm, step_size, w_<x>…, b) as the descent runs; it appears when the run ends.",
+    rich_help_panel=OUTPUT, show_default=False, metavar="FILE.csv")]
 PlotOption = Annotated[bool, typer.Option(
     "--plot", help="Draw the loss above its minimum (log scale) against iteration in the "
     "terminal, on stderr.", rich_help_panel=OUTPUT)]
@@ -56,9 +62,32 @@ ScaleOption = Annotated[Scale, typer.Option(
     "in the data's units.", rich_help_panel=STEP)]
 
 
+class Recording:
+    """Hands each run of a command its history: bounded (see :mod:`gdfit.history`), and
+    streaming its rows to the trace file when there is one."""
+
+    def __init__(self, trace: TraceWriter | None, wanted: bool) -> None:
+        self.trace = trace
+        self.wanted = wanted
+
+    def recorder(self, label: str) -> History:
+        """A bounded history for the run labelled ``label``, writing the trace if there is one."""
+        from gdfit.history import History
+
+        return self.trace.history(label) if self.trace is not None else History()
+
+    def history(self, label: str) -> bool | History:
+        """What the fit labelled ``label`` takes as ``history`` (False when nothing is shown)."""
+        return self.recorder(label) if self.wanted else False
+
+
 @dataclass(frozen=True)
 class DescentViews:
-    """The view and mini-batch options of one command."""
+    """The view and mini-batch options of one command, and what its files may not overwrite.
+
+    ``force`` and ``inputs`` are for the files written (``--trace``, ``--plot-file``): an
+    existing file is replaced only with ``force``, an input never (see :mod:`gdfit.atomic`).
+    """
 
     trace: str | None = None
     plot: bool = False
@@ -67,11 +96,30 @@ class DescentViews:
     batch_size: int | None = None
     seed: int | None = None
     quiet: bool = False
+    force: bool = False
+    inputs: tuple[str, ...] = ()
 
     @property
     def history(self) -> bool:
-        """Whether the fits must keep every iterate."""
+        """Whether the fits must record their iterates (for the trace or a plot)."""
         return self.trace is not None or self.plot or self.plot_file is not None
+
+    @contextmanager
+    def recording(self, features: Sequence[str], intercept: bool) -> Iterator[Recording]:
+        """Around the fits: the trace file, written as they run, appears when the block ends.
+
+        An exception (or Ctrl-C that the fits do not catch) leaves no file behind.
+        """
+        if self.trace is None:
+            yield Recording(None, self.history)
+            return
+        from gdfit.trace import open_trace
+
+        with open_trace(self.trace, features, intercept, force=self.force,
+                        inputs=self.inputs) as writer:
+            yield Recording(writer, True)
+        if not self.quiet:
+            note(f"gdfit: wrote {writer.rows} iterations to {self.trace}")
 
     def check(self, policies: Sequence[StepPolicy], max_iter: int, *,
               batch: bool = False) -> None:
@@ -105,10 +153,6 @@ class DescentViews:
             from gdfit.plot import check_image_support
 
             check_image_support(self.plot_file)
-        if self.trace is not None:
-            from gdfit.atomic import check_writable
-
-            check_writable(self.trace, force=True)
 
     def bar(self, max_iter: int) -> DescentBar:
         """The progress bar for runs of at most ``max_iter`` iterations (on a terminal only)."""
@@ -118,19 +162,20 @@ class DescentViews:
                           and err.is_terminal,
                           loss_name="batch loss" if self.batch_size else "loss")
 
-    def fit(self, X: Any, y: Any, policy: StepPolicy, bar: DescentBar, **options: Any
-            ) -> FitResult:
-        """Fit with ``policy`` (full or mini-batch), followed by ``bar``."""
+    def fit(self, X: Any, y: Any, policy: StepPolicy, bar: DescentBar, *,
+            history: bool | Recorder = False, **options: Any) -> FitResult:
+        """Fit with ``policy`` (full or mini-batch), followed by ``bar``, recorded by
+        ``history`` (from :meth:`recording`)."""
         from gdfit.minibatch import fit_minibatch
 
         watched = bar.watch(policy, loss_factor=bar_loss_factor(X, y, options, bar))
         return fit_minibatch(X, y, batch_size=self.batch_size, seed=self.seed or 0,
-                             step=watched, history=self.history, **options)
+                             step=watched, history=history, **options)
 
     def show(self, X: Any, y: Any, runs: Sequence[tuple[str, FitResult]], *,
              policy: StepPolicy | None = None, scale: Scale = Scale.standard,
              title: str = "") -> None:
-        """After the fits: the explanation, the trace file and the plots."""
+        """After the fits: the explanation and the plots (the trace is written already)."""
         first = runs[0][1]
         title = title or (f"{first.target} ~ {' + '.join(first.features)}: loss − "
                           "least-squares minimum (log scale)")
@@ -141,12 +186,6 @@ class DescentViews:
                                       intercept=first.intercept, scale=scale, policy=policy,
                                       iterations=first.iterations):
                 note(to_options(line))
-        if self.trace is not None:
-            from gdfit.trace import write_trace
-
-            rows = write_trace(self.trace, runs)
-            if not self.quiet:
-                note(f"gdfit: wrote {rows} iterations to {self.trace}")
         if self.plot or self.plot_file is not None:
             import numpy as np
 
@@ -162,7 +201,8 @@ class DescentViews:
                 err.file.flush()
             if self.plot_file is not None:
                 contours = image_plot(self.plot_file, series, problem=problem,
-                                      best=first.lstsq_theta, title=title)
+                                      best=first.lstsq_theta, title=title, force=self.force,
+                                      inputs=self.inputs)
                 if not self.quiet:
                     note(f"gdfit: wrote the plot{' and the contours' if contours else ''} to "
                          f"{self.plot_file}")
