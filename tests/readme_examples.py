@@ -50,7 +50,9 @@ JSON and in CSV (by its header), versions (``gdfit 0.1.0``, ``"gdfit_version"``)
 timestamps and the temporary folder's path. Everything else is compared exactly. A line that
 is only ``...`` or ``…`` stands for any number of lines. In a box-drawn table that holds a
 masked field, the column widths follow that field, so there runs of spaces and of rule
-characters count as one.
+characters count as one; and since a masked value can also move where a line of the result
+wraps, a continuation line (indented by 12 spaces or more, outside box-drawn tables) is compared
+joined to the line before it.
 
 Maintenance
 -----------
@@ -84,6 +86,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
@@ -258,6 +261,7 @@ _MASKS = [
     (re.compile(r"\bgdfit \d+\.\d+[\w.+-]*"), "gdfit <version>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?"), "<timestamp>"),
 ]
+_WRAP_INDENT = " " * 12
 _BOX = frozenset("│┃║┆┊┏┓┗┛┡┩┣┫┠┨╇╈╋┳┻━─═┬┴┼├┤└┘┌┐╭╮╰╯")
 
 
@@ -310,9 +314,23 @@ def _prepared(lines: Sequence[str], tmp: str | None = None) -> list[str]:
     return _normalise_tables(_mask_csv(out))
 
 
+def _join_wrapped(lines: list[str]) -> list[str]:
+    """Continuation lines (indented by 12 spaces or more, below a line of text that is not part
+    of a box-drawn table) joined to the line before: a masked value can move the wrap."""
+    out: list[str] = []
+    for line in lines:
+        if (out and line.startswith(_WRAP_INDENT) and line.strip() and out[-1].strip()
+                and out[-1].strip() not in ELISIONS and not _BOX & set(out[-1] + line)):
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
 def prepare(lines: Sequence[str], tmp: str | None = None) -> list[str]:
-    """Lines as they are compared: masked, right-stripped, without trailing blank lines."""
-    out = _prepared(lines, tmp)
+    """Lines as they are compared: masked, right-stripped, wrapped lines joined, without
+    trailing blank lines."""
+    out = _join_wrapped(_prepared(lines, tmp))
     while out and not out[-1]:
         out.pop()
     return out
@@ -377,6 +395,7 @@ class Run:
     outcomes: list[Outcome] = field(default_factory=list)
     tmp: str | None = None
     stray: str = ""  # output after the last command, or from a block that broke off
+    seconds: float = 0.0  # wall-clock time of the run
 
     def problems(self) -> list[str]:
         found = [p for o in self.outcomes for p in o.problems(self.tmp)]
@@ -529,8 +548,11 @@ def _statement(source: str, line: int, namespace: dict[str, object]) -> list[str
 
 def run_block(block: Block) -> Run:
     """Run one example block in a fresh workspace."""
+    start = time.perf_counter()
     with workspace() as root:
-        return run_python(block, root) if block.kind == "python" else run_shell(block, root)
+        run = run_python(block, root) if block.kind == "python" else run_shell(block, root)
+    run.seconds = time.perf_counter() - start
+    return run
 
 
 def run_blocks(blocks: Sequence[Block], jobs: int = JOBS) -> dict[int, Run]:
@@ -680,7 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for block, run in zip(selected, runs, strict=True):
         problems = [*block.problems, *run.problems()]
         failed += bool(problems)
-        print(f"{'FAIL' if problems else 'ok  '} {block.name}", flush=True)
+        print(f"{'FAIL' if problems else 'ok  '} {run.seconds:5.1f} s  {block.name}", flush=True)
         if problems and not options.update:
             print("\n".join(problems) + "\n")
     if options.update:
@@ -694,7 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if "differs" not in p]
         print(("\nnot rewritten (fix by hand):\n" + "\n".join(left)) if left else "")
         return 1 if left else 0
-    print(f"{len(selected) - failed} of {len(selected)} example blocks match README.md")
+    print(f"{len(selected) - failed} of {len(selected)} example blocks match README.md "
+          f"({sum(r.seconds for r in runs):.0f} s of runs)")
     return 1 if failed else 0
 
 

@@ -181,6 +181,17 @@ def test_tables_with_a_masked_cell_are_compared_without_their_padding() -> None:
                                                           *actual[3:]]))
 
 
+def test_a_line_wrapped_elsewhere_still_matches() -> None:
+    readme = ["iterations  800  (801 function, 800 gradient evaluations, 110 ms), 50",
+              "            epochs", "MSE         0.625696"]
+    actual = ["iterations  800  (801 function, 800 gradient evaluations, 1.1 s), 50 epochs",
+              "MSE         0.625696"]
+    assert rx.matches(rx.prepare(readme), rx.prepare(actual))
+    assert not rx.matches(rx.prepare(readme), rx.prepare([actual[0], "MSE         0.6257"]))
+    progress = ["     iter  loss", "        0  18.6"]
+    assert rx.prepare(progress) == progress
+
+
 @pytest.mark.parametrize(("expected", "actual", "result"), [
     (["a", "b"], ["a", "b", ""], True),
     (["a", "b"], ["a", "c"], False),
