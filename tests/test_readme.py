@@ -343,6 +343,16 @@ def test_the_jq_stand_in_prints_what_jq_prints(args: list[str], expected: str) -
         assert real.stdout == stand_in.stdout
 
 
+def test_without_jq_on_the_machine_the_examples_get_the_stand_in(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    which = shutil.which
+    monkeypatch.setattr(rx.shutil, "which",
+                        lambda name, **kw: None if name == "jq" else which(name, **kw))
+    run = _run("```console\n$ echo '{\"w\": [1.5]}' | jq -c .w; command -v jq\n[1.5]\n"
+               "<tmp>/.readme-bin/jq\n```\n")
+    assert run.problems() == []
+
+
 def test_the_jq_stand_in_filters_each_value_and_refuses_what_it_does_not_know(
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO('{"a": 1}\n{"a": 2}\n'))
