@@ -171,6 +171,10 @@ def _console(body: Sequence[str], first_line: int) -> tuple[list[Command], list[
         raw.append((start, text, i + 1, end))
     commands = []
     for k, (start, text, out_start, out_end) in enumerate(raw):
+        for i in range(out_start + 1, out_end):
+            if body[i - 1].strip() in ELISIONS and body[i].startswith(_WRAP_INDENT):
+                problems.append(f"line {first_line + i + 1}: a wrapped line's continuation "
+                                "right after an elision; show the line it continues")
         following = raw[k + 1][1] if k + 1 < len(raw) else None
         commands.append(Command(line=first_line + start + 1, text=text,
                                 expected=tuple(body[out_start:out_end]),

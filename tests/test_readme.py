@@ -141,6 +141,12 @@ def test_output_before_the_first_command_is_a_problem() -> None:
     assert block.problems == ("line 2: output before the first '$ ' command",)
 
 
+def test_an_elided_line_cannot_be_continued() -> None:
+    (block,) = rx.parse("```\n$ gdfit fit a.csv\n...\n            continued\n```\n")
+    assert block.problems == ("line 4: a wrapped line's continuation right after an elision; "
+                              "show the line it continues",)
+
+
 # --- masking and matching ---------------------------------------------------------------
 
 def test_masks_hide_what_changes_from_run_to_run() -> None:
