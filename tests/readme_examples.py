@@ -13,10 +13,10 @@ How an example is written
   starting ``gdfit ``, without ``$ `` lines. Every line that is neither blank nor a ``#``
   comment is a command; only its exit status is checked.
 * **Python example**: a ``python`` block. With ``>>>`` prompts it is a doctest-style session,
-  run in-process: what each statement prints (and the repr of an expression, a warning as one
-  line ``Category: message`` — those Python shows by default, so not ``DeprecationWarning`` or
-  ``ResourceWarning`` —, and an exception as doctest shows it) is compared with the lines below
-  it. Without prompts the block is executed and must not raise.
+  run in a fresh interpreter: what each statement prints (and the repr of an expression, a
+  warning as one line ``Category: message`` — those Python shows by default, so not
+  ``DeprecationWarning`` or ``ResourceWarning`` —, and an exception as doctest shows it) is
+  compared with the lines below it. Without prompts the block is executed and must not raise.
 * Anything else is not run: ``text`` blocks (synopses, measurements, output shown on its own)
   and plain blocks without commands. An example that cannot run in a test (Ctrl-C, a cluster,
   an installation) is preceded by a line ``<!-- not run: REASON -->``.
@@ -80,6 +80,7 @@ import doctest
 import functools
 import importlib.util
 import io
+import json
 import os
 import re
 import shutil
@@ -498,40 +499,62 @@ def run_shell(block: Block, root: Path) -> Run:
     return run
 
 
-@contextlib.contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def run_python(block: Block, root: Path) -> Run:
-    """Run a python block in-process in `root`: a ``>>>`` session, or a script."""
+    """Run a python block in a fresh interpreter in `root` (as a new notebook would): a ``>>>``
+    session, statement by statement, or a script."""
     run = Run(block, tmp=str(root))
     source = "\n".join(block.body) + "\n"
-    namespace: dict[str, object] = {"__name__": "__readme__"}
     parsed = doctest.DocTestParser().get_examples(source)
-    with _cwd(root):
-        if not parsed:
-            buffer = io.StringIO()
-            try:
-                with contextlib.redirect_stdout(buffer):
-                    exec(compile(source, f"README.md:{block.line + 1}", "exec"), namespace)
-            except Exception:
-                run.stray = buffer.getvalue() + traceback.format_exc()
-            return run
-        for example in parsed:
-            line = block.line + 1 + example.lineno
-            want = example.want.split("\n")[:-1]
-            start = block.line + example.lineno + example.source.count("\n")
-            command = Command(line=line, text=example.source.rstrip("\n"),
-                              expected=tuple(want), span=(start, start + len(want)), status=0)
-            run.outcomes.append(Outcome(command, _statement(example.source, line, namespace),
-                                        0))
+    commands = []
+    for example in parsed:
+        line = block.line + 1 + example.lineno
+        want = example.want.split("\n")[:-1]
+        start = block.line + example.lineno + example.source.count("\n")
+        commands.append(Command(line=line, text=example.source.rstrip("\n"),
+                                expected=tuple(want), span=(start, start + len(want)),
+                                status=0))
+    request, reply = root / ".readme-session.json", root / ".readme-shown.json"
+    request.write_text(json.dumps({
+        "script": None if parsed else [source, block.line + 1],
+        "statements": [[c.text + "\n", c.line] for c in commands]}), encoding="utf-8")
+    env = environment(_bin_folder(root / ".readme-bin"))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import readme_examples; "
+            "readme_examples.serve(sys.argv[2], sys.argv[3])")
+    try:
+        done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent),
+                               str(request), str(reply)], cwd=root, env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=TIMEOUT_S)
+        run.stray = done.stdout.decode("utf-8", errors="replace")
+    except subprocess.TimeoutExpired:
+        run.stray = f"[timed out after {TIMEOUT_S} s]"
+    shown = json.loads(reply.read_text(encoding="utf-8")) if reply.exists() else None
+    if shown is None:
+        run.stray = run.stray or "the Python session did not report"
+        return run
+    run.stray += shown["script"]
+    for k, command in enumerate(commands):
+        run.outcomes.append(Outcome(command, shown["statements"][k], 0)
+                            if k < len(shown["statements"]) else Outcome(command, [], None))
     return run
+
+
+def serve(request_path: str, reply_path: str) -> None:
+    """The Python side of `run_python`: run the statements (or the script) of a request."""
+    request = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    namespace: dict[str, object] = {"__name__": "__readme__"}
+    reply: dict[str, object] = {"script": "", "statements": []}
+    if request["script"] is not None:
+        source, line = request["script"]
+        buffer = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buffer):
+                exec(compile(source, f"README.md:{line}", "exec"), namespace)
+        except Exception:
+            reply["script"] = buffer.getvalue() + traceback.format_exc()
+    reply["statements"] = [_statement(source, line, namespace)
+                           for source, line in request["statements"]]
+    Path(reply_path).write_text(json.dumps(reply), encoding="utf-8")
 
 
 def _statement(source: str, line: int, namespace: dict[str, object]) -> list[str]:
@@ -560,14 +583,10 @@ def run_block(block: Block) -> Run:
 
 
 def run_blocks(blocks: Sequence[Block], jobs: int = JOBS) -> dict[int, Run]:
-    """Run blocks, the shell ones `jobs` at a time (each in its own workspace and processes;
-    the python ones in this thread, since they change the working directory): README line of
+    """Run blocks `jobs` at a time, each in its own workspace and processes: README line of
     each block → its run."""
-    shell = [b for b in blocks if b.kind != "python"]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        runs = dict(zip((b.line for b in shell), pool.map(run_block, shell), strict=True))
-    runs.update((b.line, run_block(b)) for b in blocks if b.kind == "python")
-    return runs
+        return dict(zip((b.line for b in blocks), pool.map(run_block, blocks), strict=True))
 
 
 # --- rewriting the README from actual runs ---------------------------------------------------

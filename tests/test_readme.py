@@ -309,8 +309,9 @@ def test_gdfit_and_python_are_this_installation() -> None:
     assert run.problems() == []  # the version is masked
 
 
-def test_python_blocks_compare_what_each_statement_shows() -> None:
-    run = _run("```python\n>>> import warnings\n>>> x = [1, 2]\n>>> x\n[1, 2]\n"
+def test_python_blocks_run_in_a_fresh_interpreter_statement_by_statement() -> None:
+    run = _run("```python\n>>> import sys, warnings\n>>> 'pytest' in sys.modules\nFalse\n"
+               ">>> x = [1, 2]\n>>> x\n[1, 2]\n"
                ">>> print('a'); print('b')\na\nb\n\nprose between statements\n\n"
                ">>> warnings.warn('careful')\nUserWarning: careful\n"
                ">>> 1 / 0\nTraceback (most recent call last):\n  ...\n"
