@@ -16,7 +16,10 @@ How an example is written
   run in a fresh interpreter: what each statement prints (and the repr of an expression, a
   warning as one line ``Category: message`` — those Python shows by default, so not
   ``DeprecationWarning`` or ``ResourceWarning`` —, and an exception as doctest shows it) is
-  compared with the lines below it. Without prompts the block is executed and must not raise.
+  compared with the lines below it; a blank line of output is written ``<BLANKLINE>``, as in
+  doctest. Without prompts the block is executed and must not raise. The python blocks of one
+  ``##`` section are cells of one notebook: each runs after the ones before it, in the same
+  interpreter (their output is compared in their own test).
 * Anything else is not run: ``text`` blocks (synopses, measurements, output shown on its own)
   and plain blocks without commands. An example that cannot run in a test (Ctrl-C, a cluster,
   an installation) is preceded by a line ``<!-- not run: REASON -->``.
@@ -75,6 +78,7 @@ import argparse
 import concurrent.futures
 import contextlib
 import csv
+import dataclasses
 import difflib
 import doctest
 import functools
@@ -141,6 +145,8 @@ class Block:
     commands: tuple[Command, ...] = ()
     not_run: str | None = None  # the reason given in <!-- not run: ... -->
     problems: tuple[str, ...] = ()  # how the block breaks the rules above
+    #: python blocks: the blocks before this one in its ## section (line, body), run first
+    session: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
     @property
     def name(self) -> str:
@@ -203,10 +209,13 @@ def parse(text: str) -> list[Block]:
     """Every fenced block of a Markdown text, classified by the rules in the module docstring."""
     lines = text.split("\n")
     blocks: list[Block] = []
+    session: list[tuple[int, tuple[str, ...]]] = []  # python blocks of the section so far
     i = 0
     while i < len(lines):
         opening = _FENCE.match(lines[i])
         if not opening:
+            if lines[i].startswith("## "):
+                session = []
             i += 1
             continue
         indent, fence = opening.group("indent"), opening.group("fence")
@@ -219,8 +228,11 @@ def parse(text: str) -> list[Block]:
                      for line in lines[i + 1:end])
         before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
         marker = _NOT_RUN.match(before)
-        blocks.append(_classify(i + 1, info, indent, body, marker.group("reason")
-                                if marker else None))
+        block = _classify(i + 1, info, indent, body, marker.group("reason") if marker else None)
+        if block.kind == "python" and block.not_run is None:
+            block = dataclasses.replace(block, session=tuple(session))
+            session.append((block.line, body))
+        blocks.append(block)
         i = end + 1
     return blocks
 
@@ -515,6 +527,7 @@ def run_python(block: Block, root: Path) -> Run:
                                 status=0))
     request, reply = root / ".readme-session.json", root / ".readme-shown.json"
     request.write_text(json.dumps({
+        "session": [["\n".join(body) + "\n", line + 1] for line, body in block.session],
         "script": None if parsed else [source, block.line + 1],
         "statements": [[c.text + "\n", c.line] for c in commands]}), encoding="utf-8")
     env = environment(_bin_folder(root / ".readme-bin"))
@@ -544,6 +557,18 @@ def serve(request_path: str, reply_path: str) -> None:
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))
     namespace: dict[str, object] = {"__name__": "__readme__"}
     reply: dict[str, object] = {"script": "", "statements": []}
+    for source, line in request["session"]:  # the section's earlier blocks: their state only
+        examples = doctest.DocTestParser().get_examples(source)
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                for example in examples or [doctest.Example(source, "", lineno=0)]:
+                    mode = "single" if examples else "exec"
+                    exec(compile(example.source, f"README.md:{line + example.lineno}", mode),
+                         namespace)
+            except Exception:
+                reply["script"] = (f"the python block at README line {line - 1}, run first "
+                                   f"(same section), failed:\n{traceback.format_exc()}")
     if request["script"] is not None:
         source, line = request["script"]
         buffer = io.StringIO()
@@ -570,7 +595,9 @@ def _statement(source: str, line: int, namespace: dict[str, object]) -> list[str
                          + "".join(traceback.format_exception_only(type(exc), exc)))
     shown = [f"{w.category.__name__}: {w.message}" for w in caught
              if not issubclass(w.category, _UNSHOWN_WARNINGS)]
-    return [*shown, *buffer.getvalue().split("\n")]
+    printed = buffer.getvalue().removesuffix("\n")
+    lines = printed.split("\n") if printed else []
+    return [*shown, *(line if line.strip() else "<BLANKLINE>" for line in lines)]
 
 
 def run_block(block: Block) -> Run:

@@ -325,6 +325,25 @@ def test_python_blocks_run_in_a_fresh_interpreter_statement_by_statement() -> No
     assert len(script) == 1 and "AssertionError: arithmetic" in script[0]
 
 
+def test_blank_output_lines_are_written_blankline_as_in_doctest() -> None:
+    run = _run("```python\n>>> print('a\\n\\nb\\n')\na\n<BLANKLINE>\nb\n<BLANKLINE>\n```\n")
+    assert run.problems() == []
+    missing = _run("```python\n>>> print('a\\n')\na\n```\n").problems()
+    assert len(missing) == 1 and "+<BLANKLINE>" in missing[0]
+
+
+def test_python_blocks_of_a_section_are_cells_of_one_session() -> None:
+    text = ("## One\n\n```python\n>>> x = 2\n```\n\n```python\nassert x == 2\ny = x + 1\n```\n\n"
+            "```python\n>>> x + y\n5\n```\n\n## Two\n\n```python\n>>> 'x' in dir()\nFalse\n```\n")
+    blocks = rx.parse(text)
+    assert [len(b.session) for b in blocks] == [0, 1, 2, 0]
+    for block in blocks:
+        assert rx.run_block(block).problems() == []
+    broken = rx.parse(text.replace("y = x + 1", "y = z"))[2]
+    problems = rx.run_block(broken).problems()
+    assert any("run first (same section), failed" in p and "NameError" in p for p in problems)
+
+
 # --- the jq stand-in --------------------------------------------------------------------
 
 JSON = '{"w": [2.5, -1.25], "engine": "gram", "n_obs": 3, "stats": {"r2": 0.5}, "s": "é"}'
