@@ -30,6 +30,17 @@ def num(value: float | None, digits: int = 10) -> str:
     return f"{value:.{digits}g}"
 
 
+def duration(seconds: float) -> str:
+    """A wall-clock time to three digits, in ms below a second: ``12.3 ms``, ``1.23 s``.
+
+    Never in exponent form (``f"{1000:.3g}"`` is ``1e+03``): from 999.5 ms on it is seconds,
+    and from 999.5 s on whole seconds.
+    """
+    if seconds * 1e3 < 999.5:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s" if seconds < 999.5 else f"{seconds:.0f} s"
+
+
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -128,7 +139,7 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
     summary.add_row("status", Text(result.status, style=style) + Text(f"  {result.message}"))
     summary.add_row("iterations", f"{result.iterations}  ({result.function_evals} function, "
                                   f"{result.gradient_evals} gradient evaluations, "
-                                  f"{result.elapsed * 1e3:.3g} ms)"
+                                  f"{duration(result.elapsed)})"
                     + ("" if result.epochs is None else f", {result.epochs} epochs"))
     summary.add_row("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
                            f"R² {num(result.r2, 8)}   n {result.n_obs}")

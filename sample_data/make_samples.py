@@ -1,6 +1,6 @@
 """Generate the sample data files bundled with gdfit.
 
-Writes three CSV files into the folder this script lives in (``sample_data/``):
+Writes these CSV files into the folder this script lives in (``sample_data/``):
 
 * ``tutorial.csv`` -- the tutorial's three points, y = 2x exactly.
 * ``housing.csv``  -- 1000 synthetic house sales, four predictors on very different
@@ -8,6 +8,9 @@ Writes three CSV files into the folder this script lives in (``sample_data/``):
 * ``sensor.csv``   -- 500 synthetic temperature-sensor readings (TMP36-style, 10 mV/degC,
   500 mV offset) with a reference temperature target, plus text columns
   (timestamp, station) that a fitter should ignore.
+* ``parts/``       -- small files for the README's several-files examples: ``day-1.csv`` …
+  ``day-3.csv`` (x, y: one line each, y = (k + 1)·x + k + noise on day k), ``day-4.csv``
+  (its y is text) and ``other.csv`` (columns x, z instead of x, y).
 
 Every file uses fixed seeds and fixed decimal formatting, so re-running the script
 produces byte-identical files. Run from the repository root with::
@@ -50,6 +53,11 @@ SENSOR_NOISE_SD: float = 0.8
 SENSOR_STATIONS: tuple[str, ...] = ("north", "south", "east", "west", "harbor")
 SENSOR_START: datetime = datetime(2024, 3, 1, tzinfo=timezone.utc)
 SENSOR_STEP: timedelta = timedelta(minutes=30)
+
+# parts/day-k.csv: y = (k + 1)·x + k + N(0, noise_sd), for k = 1, 2, 3
+PARTS_SEED: int = 20240601
+PARTS_ROWS: tuple[int, ...] = (40, 60, 50)
+PARTS_NOISE_SD: float = 0.5
 
 
 def fmt(value: float, decimals: int) -> str:
@@ -155,9 +163,27 @@ def make_sensor(out_dir: Path) -> Path:
     return path
 
 
+def make_parts(out_dir: Path) -> Path:
+    """Write ``parts/``: three files of one x, y data set, one with a text y, one other."""
+    rng = np.random.default_rng(PARTS_SEED)
+    folder = out_dir / "parts"
+    folder.mkdir(exist_ok=True)
+    for k, n in enumerate(PARTS_ROWS, start=1):
+        x = np.round(rng.uniform(0.0, 10.0, size=n), 2)
+        y = (k + 1) * x + k + rng.normal(0.0, PARTS_NOISE_SD, size=n)
+        write_csv(folder / f"day-{k}.csv", ["x", "y"],
+                  ([fmt(a, 2), fmt(b, 2)] for a, b in zip(x, y, strict=True)))
+    levels = ("low", "high")
+    write_csv(folder / "day-4.csv", ["x", "y"],
+              ([fmt(a, 2), levels[int(a > 5.0)]] for a in np.round(rng.uniform(0, 10, 8), 2)))
+    write_csv(folder / "other.csv", ["x", "z"],
+              ([fmt(a, 2), fmt(2.0 * a, 2)] for a in np.round(rng.uniform(0, 10, 8), 2)))
+    return folder
+
+
 def main(out_dir: Path = OUT_DIR) -> None:
     """(Re)write every sample file into ``out_dir``."""
-    for maker in (make_tutorial, make_housing, make_sensor):
+    for maker in (make_tutorial, make_housing, make_sensor, make_parts):
         path = maker(out_dir)
         print(f"wrote {path}")
 

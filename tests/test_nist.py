@@ -8,6 +8,8 @@ standard deviations, the residual SD and R².
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -20,14 +22,73 @@ from typer.testing import CliRunner
 from gdfit.cli import app
 from gdfit.precise import ModelFit, fit_model
 
-NIST = Path(__file__).parents[1] / ".." / "shared" / "nist"
-pytestmark = pytest.mark.skipif(
-    not (NIST / "certified.json").is_file(),
-    reason=f"the NIST StRD data are not at {NIST.resolve()} (shared/ beside the clone)")
+NIST = Path(__file__).parents[1] / "sample_data" / "nist"  # shipped with the project
+CERTIFIED: dict[str, Any] = json.loads((NIST / "certified.json").read_text())
+NAMES = [k for k in CERTIFIED if not k.startswith("_")]
 
-CERTIFIED: dict[str, Any] = (json.loads((NIST / "certified.json").read_text())
-                             if (NIST / "certified.json").is_file() else {})
-NAMES = [k for k in CERTIFIED if not k.startswith("_")] or ["Norris"]
+
+ELEVEN = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",
+          "Wampler1", "Wampler2", "Wampler3", "Wampler4", "Wampler5"]
+
+
+def dat_lines(name: str) -> list[str]:
+    """The lines of NIST's original file (CRLF line endings), without their line ends."""
+    return (NIST / "dat" / CERTIFIED[name]["file"]).read_bytes().decode("ascii").split("\r\n")
+
+
+def test_the_eleven_datasets_are_shipped() -> None:
+    assert NAMES == ELEVEN
+    for name in ELEVEN:
+        assert (NIST / CERTIFIED[name]["csv"]).is_file()
+        assert (NIST / "dat" / CERTIFIED[name]["file"]).is_file()
+
+
+@pytest.mark.parametrize("sums", ["SHA256SUMS", "MD5SUMS"])
+def test_the_shipped_files_match_their_checksums(sums: str) -> None:
+    """SHA256SUMS covers every data file (taken from ../shared/nist); MD5SUMS is NIST's .dat set."""
+    folder = NIST if sums == "SHA256SUMS" else NIST / "dat"
+    algorithm = hashlib.sha256 if sums == "SHA256SUMS" else hashlib.md5
+    listed = {}
+    for line in (NIST / sums).read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        listed[name] = digest
+    for name, digest in listed.items():
+        assert algorithm((folder / name).read_bytes()).hexdigest() == digest, name
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+               if p.suffix in (".dat", ".csv", ".json")}
+    assert on_disk == set(listed)
+
+
+@pytest.mark.parametrize("name", ELEVEN)
+def test_each_csv_is_the_data_section_of_its_dat_file(name: str) -> None:
+    """Same numbers, as the same text, in the same order; the header names NIST's columns."""
+    spec = CERTIFIED[name]
+    first, last = spec["data_lines"]  # 1-based, inclusive
+    lines = dat_lines(name)
+    assert lines[first - 2].split() == ["Data:", *spec["columns"]]
+    from_dat = [line.split() for line in lines[first - 1:last]]
+    assert all(lines[i].strip() == "" for i in range(last, len(lines)))
+    with (NIST / spec["csv"]).open(newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    assert header == spec["columns"]
+    assert rows == from_dat
+    assert len(rows) == spec["n_observations"]
+
+
+@pytest.mark.parametrize("name", ELEVEN)
+def test_the_certified_values_are_those_of_the_dat_file(name: str) -> None:
+    spec = CERTIFIED[name]
+    first, last = spec["certified_values_lines"]
+    fields = [line.split() for line in dat_lines(name)[first - 1:last]]
+    params = [f for f in fields if f and f[0] in {p["name"] for p in spec["parameters"]}]
+    assert [[p["name"], p["estimate"], p["std_dev"]] for p in spec["parameters"]] == params
+    flat = [" ".join(f) for f in fields]
+    assert f"Standard Deviation {spec['residual_standard_deviation']}" in flat
+    assert f"R-Squared {spec['r_squared']}" in flat
+    regression, residual = spec["anova"]["regression"], spec["anova"]["residual"]
+    assert ["Regression", regression["df"], regression["ss"], regression["ms"],
+            regression["F"]] in fields
+    assert ["Residual", residual["df"], residual["ss"], residual["ms"]] in fields
 
 
 def lre(estimate: float, certified: str) -> float:

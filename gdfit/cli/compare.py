@@ -219,7 +219,9 @@ def comparison_csv(rows: Sequence[CompareRow]) -> str:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+    from gdfit.render import duration
+
+    return duration(seconds)
 
 
 def _g(value: float | None, digits: int = 4) -> str:
