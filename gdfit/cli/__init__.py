@@ -8,7 +8,6 @@ level, so that ``gdfit --help`` and ``gdfit --version`` start fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -50,9 +49,11 @@ def _build_app() -> typer.Typer:
     import typer
 
     from gdfit.cli.overview import EXAMPLES, SUMMARY
+    from gdfit.cli.usage import GdfitGroup
 
     built = typer.Typer(
         name="gdfit",
+        cls=GdfitGroup,
         help=SUMMARY,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -123,11 +124,11 @@ def main() -> None:
     try:
         _app_for(sys.argv)()
     except Exception as exc:  # a bug: one line unless the user asked for the trace
-        from gdfit.cli.common import err, quiet_broken_pipe
+        from gdfit.cli.common import err, quiet_broken_pipe, traceback_wanted
 
         if isinstance(exc, BrokenPipeError):
             quiet_broken_pipe()
-        if "--traceback" in sys.argv or os.environ.get("GDFIT_TRACEBACK"):
+        if traceback_wanted("--traceback" in sys.argv):
             raise
         err.print(f"gdfit: internal error: {type(exc).__name__}: {exc} (rerun with "
                   "--traceback to see where, and please report it)", highlight=False,

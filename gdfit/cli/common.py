@@ -30,6 +30,21 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"  # one compact JSON object per line (per fit)
 
 
+#: The values of an environment switch (``GDFIT_TRACEBACK``) that mean on, as Click reads a
+#: boolean option from the environment; anything else ("", 0, false, no, off …) means off.
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
+
+
+def env_switch(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a value that means on."""
+    return os.environ.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def traceback_wanted(flag: bool = False) -> bool:
+    """Whether to show Python's traceback: ``--traceback``, or ``GDFIT_TRACEBACK`` on."""
+    return flag or env_switch("GDFIT_TRACEBACK")
+
+
 def note(message: str) -> None:
     """A plain line on stderr (never markup-interpreted)."""
     err.print(message, highlight=False, markup=False, soft_wrap=True)
@@ -47,7 +62,7 @@ def reported_errors(source: str | None = None, traceback: bool = False) -> Itera
     try:
         yield
     except GdfitError as exc:
-        if traceback or os.environ.get("GDFIT_TRACEBACK"):
+        if traceback_wanted(traceback):
             raise
         text = str(exc)
         if source and isinstance(exc, DataError) and not text.startswith(source):
