@@ -118,3 +118,9 @@ def test_gdfit_traceback_off_and_on_for_internal_errors(monkeypatch: pytest.Monk
         gdfit.cli.main()
     assert stop.value.code == ExitCode.INTERNAL_ERROR
     assert capsys.readouterr().err.startswith("gdfit: internal error: RuntimeError: a bug")
+def test_gdfits_own_option_errors_have_the_same_style() -> None:
+    result = runner.invoke(app, ["fit", HOUSING, "--grad-tol", "-1"])
+    assert result.exit_code == ExitCode.USAGE_ERROR
+    _assert_one_style(result.stderr, "fit", "--grad-tol must be a number ≥ 0")
+
+

@@ -123,7 +123,7 @@ def compare_command(
     from gdfit.cli.output import print_renderable
     from gdfit.compare import compare, parse_steps
     from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
-    from gdfit.stopping import StopReason, build_extra_rules
+    from gdfit.stopping import StopReason, build_extra_rules, build_rules
 
     source = "<stdin>" if path == "-" else path
     with reported_errors(source, traceback):
@@ -134,6 +134,7 @@ def compare_command(
         extra_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
             patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+        build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)  # the tolerances
         views.check(policies, max_iter)
         data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep,
                             dropna=dropna)

@@ -78,6 +78,9 @@ if TYPE_CHECKING:
     from gdfit.stream import StreamInfo
 
 DEFAULT_STEP_NAME = StepName(DEFAULT_STEP)
+#: The highest --poly degree: beyond it the coefficients on raw powers mean nothing in float64
+#: (a degree-22 fit of sin(x) on [0, 10] reports RMSE 0), and the basis takes n × K floats.
+MAX_POLY = 20
 BATCH = "Many fits"
 ENGINE = "Engine"
 
@@ -180,9 +183,9 @@ def fit_command(
         "--scale", help="Descend on standardised columns or on the raw ones; results are "
         "always in the data's units.", rich_help_panel=STEP)] = Scale.standard,
     poly: Annotated[int | None, typer.Option(
-        "--poly", min=1, help="Fit a polynomial of degree K in the single x column (y = b + "
-        "w₁·x + … + w_K·x^K): the descent runs on orthogonal polynomials, the coefficients "
-        "are reported on the raw powers.", rich_help_panel=DATA, show_default=False,
+        "--poly", min=1, max=MAX_POLY, help="Fit a polynomial of degree K in the single x "
+        "column (y = b + w₁·x + … + w_K·x^K): the descent runs on orthogonal polynomials, the "
+        "coefficients are reported on the raw powers.", rich_help_panel=DATA, show_default=False,
         metavar="K")] = None,
     precise: Annotated[bool, typer.Option(
         "--precise", help="Certified-accuracy preset: descend in an orthonormal basis, then "
@@ -271,15 +274,16 @@ def fit_command(
     from gdfit.sources import expand_inputs, is_glob
     from gdfit.stats import check_level, summarise
     from gdfit.steps import make_step
-    from gdfit.stopping import build_extra_rules
+    from gdfit.stopping import build_extra_rules, build_rules
 
     # Messages about one input start with its name already; prefix only a lone plain path.
     lone = len(paths) == 1 and not is_glob(paths[0])
     source = ("<stdin>" if paths[0] == "-" else paths[0]) if lone else None
     with reported_errors(source, traceback):
+        # Every option is checked before any input is touched (a bad option is exit 2 at once,
+        # not after reading a large file).
         check_targets(save=save, output=output, force=force, quiet=quiet, verbose=verbose,
                       batch=each_file or group_by is not None)
-        inputs = expand_inputs(paths)
         policy = make_step(
             step.value, alpha=alpha, c=armijo_c, rho=shrink, c1=wolfe_c1, c2=wolfe_c2,
             variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,
@@ -289,6 +293,7 @@ def fit_command(
         stop_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
             patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+        build_rules(max_iter, grad_tol, loss_tol, extra_rules=stop_rules)  # the tolerances
         if stop_rules and (poly is not None or precise):
             raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience and "
                               "--time-limit cannot be combined with --poly or --precise yet")
@@ -299,6 +304,7 @@ def fit_command(
                             batch=each_file or group_by is not None, batch_size=batch_size,
                             explain=explain, save=save)
         check_level(ci)
+        inputs = expand_inputs(paths)
         read: dict[str, Any] = {"x": split_columns(x), "y": y, "header": header, "sep": sep,
                                 "dropna": dropna, "by": split_columns(group_by, "--group-by")}
         options: dict[str, Any] = {"intercept": intercept, "step": policy,

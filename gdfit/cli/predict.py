@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
 from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
+from gdfit.errors import OptionError
 
 PREDICT_EPILOG = """\
 [b]Examples[/b]
@@ -80,6 +82,8 @@ def predict_command(
 
     with reported_errors(None, traceback):
         check_targets(output=output, force=force, quiet=quiet, verbose=verbose)
+        if not name:  # checked again by predict_files; here before any file is read
+            raise OptionError("--name must not be empty")
         model = load_model(model_path)
         inputs = expand_inputs(paths)
         if verbose:
@@ -90,7 +94,7 @@ def predict_command(
         with result_stream(output, force) as stream:
             summary = predict_files(model, inputs, stream, fmt=output_format, name=name,
                                     residual=residual, header=header, sep=sep,
-                                    chunk_size=chunk_size)
+                                    chunk_size=min(chunk_size, sys.maxsize))  # islice's limit
     if summary.missing and not quiet:
         has = "row has" if summary.missing == 1 else "rows have"
         note(f"gdfit: {summary.missing} of {summary.rows} {has} a missing or non-finite value "
