@@ -16,6 +16,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from gdfit.ascii import ascii_only
 from gdfit.result import FitResult, IterRecord
 
 STATUS_STYLE = {"converged": "bold green", "max_iter": "bold yellow", "diverged": "bold red",
@@ -79,10 +80,16 @@ def result_dict(result: FitResult, **context: Any) -> dict[str, Any]:
     return cleaned
 
 
-def result_json(result: FitResult, **context: Any) -> str:
-    """The result as one JSON object (floats with all their digits)."""
-    return json.dumps(result_dict(result, **context), ensure_ascii=False, allow_nan=False,
-                      indent=2) + "\n"
+def result_json(result: FitResult, *, ensure_ascii: bool | None = None, **context: Any) -> str:
+    """The result as one JSON object (floats with all their digits).
+
+    ``ensure_ascii``: write non-ASCII text as ``\\u`` escapes; by default when standard
+    output cannot encode it (:func:`gdfit.ascii.ascii_only`).
+    """
+    if ensure_ascii is None:
+        ensure_ascii = ascii_only()
+    return json.dumps(result_dict(result, **context), ensure_ascii=ensure_ascii,
+                      allow_nan=False, indent=2) + "\n"
 
 
 CSV_SUMMARY_FIELDS = ("loss", "rmse", "r2", "n_obs", "iterations", "converged", "status",

@@ -112,6 +112,10 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point."""
+    from gdfit.ascii import protect
+
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal: ASCII names, never a crash
+        protect(stream)
     # Answered before Typer and the commands are imported:
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"gdfit {__version__}\n")

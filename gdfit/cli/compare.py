@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from gdfit.ascii import ascii_only
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Scale
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import (
@@ -183,7 +184,7 @@ def comparison_json(rows: Sequence[CompareRow], **context: Any) -> str:
         "lstsq": {"w": [float(v) for v in first.lstsq_w], "b": first.lstsq_b},
         "results": [row.as_dict() for row in rows],
     }
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+    return json.dumps(data, ensure_ascii=ascii_only(), allow_nan=False, indent=2) + "\n"
 
 
 CSV_COLUMNS = ("rank", "policy", "step", "iterations", "epochs", "gradient_evals",

@@ -18,6 +18,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from gdfit.ascii import ascii_only
 from gdfit.atomic import atomic_write, check_writable
 from gdfit.batch import BatchRow, flat_columns, flat_row, row_dict, rows_csv
 from gdfit.cli.common import OutputFormat, note, out, quiet_broken_pipe
@@ -123,7 +124,8 @@ def write_batch(rows: Iterable[BatchRow], fmt: OutputFormat, stream: TextIO, *,
     for row in rows:
         done.append(row)
         if fmt is OutputFormat.jsonl:
-            stream.write(json.dumps(row_dict(row), ensure_ascii=False, allow_nan=False) + "\n")
+            stream.write(json.dumps(row_dict(row), ensure_ascii=ascii_only(stream),
+                                    allow_nan=False) + "\n")
             stream.flush()
         if row.result is None and not quiet:
             note(f"gdfit: {_label(row)}: error: {row.message}")
@@ -132,7 +134,7 @@ def write_batch(rows: Iterable[BatchRow], fmt: OutputFormat, stream: TextIO, *,
             note(f"gdfit: {_label(row)}: {row.status} after {its} "
                  f"iteration{'s' if its != 1 else ''}")
     if fmt is OutputFormat.json:
-        stream.write(json.dumps([row_dict(r) for r in done], ensure_ascii=False,
+        stream.write(json.dumps([row_dict(r) for r in done], ensure_ascii=ascii_only(stream),
                                 allow_nan=False, indent=2) + "\n")
     elif fmt is OutputFormat.csv:
         stream.write(rows_csv(done))
@@ -198,4 +200,4 @@ def _cell(value: Any) -> str:
 
 def json_line(data: Any) -> str:
     """One compact JSON line."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(data, ensure_ascii=ascii_only(), allow_nan=False) + "\n"

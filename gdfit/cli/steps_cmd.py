@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from gdfit.ascii import ascii_only
 from gdfit.choices import DEFAULT_STEP
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import OUTPUT, OutputFormat, out
@@ -88,9 +89,9 @@ def steps_command(
 
     rows = [policy_info(cls) for cls in STEP_POLICIES.values()]
     if output_format is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=ascii_only()) + "\n")
     elif output_format is OutputFormat.jsonl:
-        sys.stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        sys.stdout.write("".join(json.dumps(r, ensure_ascii=ascii_only()) + "\n" for r in rows))
     elif output_format is OutputFormat.csv:
         sys.stdout.write(steps_csv(rows))
     else:
