@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from gdfit.ascii import ascii_only
+from gdfit.layout import Column, Fields, FittedTable, Heading
 from gdfit.result import FitResult, IterRecord
 
 STATUS_STYLE = {"converged": "bold green", "max_iter": "bold yellow", "diverged": "bold red",
@@ -113,35 +113,33 @@ def result_csv(result: FitResult, **context: Any) -> str:
 
 
 def result_table(result: FitResult, source: str = "") -> RenderableType:
-    """The result as Rich tables: the parameters beside lstsq's, then how the run went."""
-    title = Text(f"{result.target} ~ {' + '.join(result.features)}"
-                 + ("" if result.intercept else "  (no intercept)"))
-    if source:
-        title.append(f"   {source}", style="dim")
-    params = Table(title=title,
-                   title_justify="left", expand=False)
-    params.add_column("parameter")
-    params.add_column("gradient descent", justify="right")
-    params.add_column("exact least squares", justify="right", style="dim")
-    for name, value, exact in zip(result.features, result.w, result.lstsq_w, strict=True):
-        params.add_row(Text(f"w[{name}]"), num(float(value), 12), num(float(exact), 12))
+    """The result: the parameters beside lstsq's, then how the run went; at any width (the
+    parameter names and the numbers are never cut, see :mod:`gdfit.layout`)."""
+    title = Heading(f"{result.target} ~ {' + '.join(result.features)}"
+                    + ("" if result.intercept else "  (no intercept)"),
+                    Text(source, style="dim"))
+    names = [f"w[{name}]" for name in result.features]
+    rows: list[list[str | Text]] = [
+        [Text(name), num(float(value), 12), num(float(exact), 12)]
+        for name, value, exact in zip(names, result.w, result.lstsq_w, strict=True)]
     if result.b is not None:
-        params.add_row("b", num(result.b, 12), num(result.lstsq_b, 12))
-
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
+        rows.append([Text("b"), num(result.b, 12), num(result.lstsq_b, 12)])
+    params = FittedTable([Column("parameter", justify="left", key=True),
+                          Column("gradient descent"),
+                          Column("exact least squares", style="dim")], rows, title=title)
     style = STATUS_STYLE.get(result.status, "bold")
-    summary.add_row("status", Text(result.status, style=style) + Text(f"  {result.message}"))
-    summary.add_row("iterations", f"{result.iterations}  ({result.function_evals} function, "
-                                  f"{result.gradient_evals} gradient evaluations, "
-                                  f"{result.elapsed * 1e3:.3g} ms)"
-                    + ("" if result.epochs is None else f", {result.epochs} epochs"))
-    summary.add_row("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
-                           f"R² {num(result.r2, 8)}   n {result.n_obs}")
-    summary.add_row("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "
-                                f"(relative {num(result.lstsq_rel_distance, 3)})")
-    summary.add_row("method", f"step {result.step}, scale {result.scale}")
+    summary = Fields([
+        ("status", Text(result.status, style=style) + Text(f"  {result.message}")),
+        ("iterations", f"{result.iterations}  ({result.function_evals} function, "
+                       f"{result.gradient_evals} gradient evaluations, "
+                       f"{result.elapsed * 1e3:.3g} ms)"
+                       + ("" if result.epochs is None else f", {result.epochs} epochs")),
+        ("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
+                f"R² {num(result.r2, 8)}   n {result.n_obs}"),
+        ("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "
+                     f"(relative {num(result.lstsq_rel_distance, 3)})"),
+        ("method", f"step {result.step}, scale {result.scale}"),
+    ])
     return Group(params, summary)
 
 

@@ -7,12 +7,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from gdfit.errors import DataError, ExitCode, GdfitError
+from gdfit.layout import natural_width
 
 #: Results go to stdout; progress, notes and errors to stderr.
 out = Console()
@@ -80,6 +81,20 @@ def split_columns(value: str | None, option: str = "--x") -> list[str] | None:
     if not all(names):
         raise typer.BadParameter(f"empty column name in '{value}'", param_hint=f"'{option}'")
     return names
+
+
+def print_renderable(stream: TextIO, renderable: RenderableType) -> None:
+    """Print a Rich renderable: on a terminal in colour, at the terminal's width (the tables
+    choose a layout that fits it, see :mod:`gdfit.layout`); anywhere else as plain text, with
+    every table whole at its natural width (prose wraps at 80 columns, or at the widest table).
+    """
+    if stream is sys.stdout and out.is_terminal:
+        out.print(renderable)
+        return
+    console = Console(file=stream, color_system=None, force_terminal=False, width=80,
+                      highlight=False)
+    console.width = max(80, natural_width(renderable, console.options.ascii_only))
+    console.print(renderable, crop=False)
 
 
 def quiet_broken_pipe() -> NoReturn:

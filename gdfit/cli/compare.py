@@ -12,7 +12,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from gdfit.ascii import ascii_only
@@ -58,6 +57,7 @@ from gdfit.errors import ExitCode
 
 if TYPE_CHECKING:
     from gdfit.compare import CompareRow
+    from gdfit.layout import FittedTable
 
 COMPARE_EPILOG = (
     "[b]Examples[/b]\n\n"
@@ -165,8 +165,7 @@ def compare_command(
     elif output_format is CompareFormat.csv:
         sys.stdout.write(comparison_csv(rows))
     else:
-        print_renderable(sys.stdout, comparison_table(rows, data.source, stopping, scale.value),
-                         fit_width=True)
+        print_renderable(sys.stdout, comparison_table(rows, data.source, stopping, scale.value))
     interrupted = any(r.result.stop_reason is StopReason.interrupted for r in rows)
     if interrupted and not quiet:
         note(f"gdfit: interrupted: {len(rows)} of {len(policies)} policies ran")
@@ -220,39 +219,39 @@ def _g(value: float | None, digits: int = 4) -> str:
 
 
 def comparison_table(rows: Sequence[CompareRow], source: str, stopping: dict[str, Any],
-                     scale: str) -> Table:
-    """The ranked comparison as a Rich table."""
+                     scale: str) -> FittedTable:
+    """The ranked comparison as a table that fits any width (:class:`~gdfit.layout.FittedTable`):
+    when it is split, rank and policy repeat and iterations, stop and the distances to the
+    minimum come first; the MSE, the evaluation counts and the times after."""
+    from gdfit.layout import Column, FittedTable, Heading
     from gdfit.stopping import StopReason
 
     first = rows[0].result
-    title = Text(f"{first.target} ~ {' + '.join(first.features)}")
-    title.append(f"   {source}, n = {first.n_obs}", style="dim")
+    title = Heading(f"{first.target} ~ {' + '.join(first.features)}",
+                    Text(f"{source}, n = {first.n_obs}", style="dim"))
     rules = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in stopping.items() if v)
-    table = Table(title=title, title_justify="left",
-                  caption=f"ranked by iterations to converge; stopping: {rules}; scale {scale}",
-                  caption_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("policy")
-    table.add_column("iterations", justify="right")
     stochastic = any(r.result.epochs is not None for r in rows)
+    columns = [Column("#", key=True), Column("policy", justify="left", key=True),
+               Column("iterations")]
     if stochastic:
-        table.add_column("epochs", justify="right")
-    table.add_column("∇f evals", justify="right")
-    table.add_column("f evals", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("MSE", justify="right")
-    table.add_column("MSE − min", justify="right")
-    table.add_column("‖θ−θ*‖/‖θ*‖", justify="right")
-    table.add_column("stop")
+        columns.append(Column("epochs", priority=2))
+    columns += [Column("∇f evals", priority=3, ascii="grad evals"),
+                Column("f evals", priority=3), Column("time", priority=4),
+                Column("MSE", priority=2), Column("MSE − min", priority=1, ascii="MSE - min"),
+                Column("‖θ−θ*‖/‖θ*‖", priority=1, ascii="|t-t*|/|t*|"),
+                Column("stop", justify="left")]
+    cells: list[list[str | Text]] = []
     for row in rows:
         r = row.result
-        cells: list[str | Text] = [str(row.rank), Text(row.label), str(r.iterations)]
+        line: list[str | Text] = [str(row.rank), Text(row.label), str(r.iterations)]
         if stochastic:
-            cells.append("—" if r.epochs is None else str(r.epochs))
+            line.append("—" if r.epochs is None else str(r.epochs))
         style = "green" if r.converged else ("red" if r.stop_reason is StopReason.diverged
                                              else "yellow")
-        cells += [str(r.gradient_evals), str(r.function_evals), _duration(r.elapsed),
-                  _g(r.loss, 10), _g(row.excess_loss, 3), _g(r.lstsq_rel_distance, 3),
-                  Text(r.stop_reason.value, style=style)]
-        table.add_row(*cells)
-    return table
+        line += [str(r.gradient_evals), str(r.function_evals), _duration(r.elapsed),
+                 _g(r.loss, 10), _g(row.excess_loss, 3), _g(r.lstsq_rel_distance, 3),
+                 Text(r.stop_reason.value, style=style)]
+        cells.append(line)
+    return FittedTable(columns, cells, title=title,
+                       caption=f"ranked by iterations to converge; stopping: {rules}; "
+                               f"scale {scale}")

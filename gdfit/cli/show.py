@@ -76,5 +76,4 @@ def show_command(
                     about.add_row("stopping", ", ".join(
                         f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
                         for k, v in stopping.items() if v is not None))
-                print_renderable(stream, Group(result_table(result, source), "", about),
-                                 fit_width=True)
+                print_renderable(stream, Group(result_table(result, source), "", about))

@@ -10,14 +10,15 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from gdfit.ascii import ascii_only
 from gdfit.choices import DEFAULT_STEP
 from gdfit.cli import COMMAND_HELP, app
-from gdfit.cli.common import OUTPUT, OutputFormat, out
+from gdfit.cli.common import OUTPUT, OutputFormat, print_renderable
 
 if TYPE_CHECKING:
+    from gdfit.layout import FittedTable
     from gdfit.steps import StepPolicy
 
 
@@ -44,22 +45,24 @@ def policy_info(cls: type[StepPolicy]) -> dict[str, Any]:
             "mini_batch": cls.stochastic, "default": cls.name == DEFAULT_STEP}
 
 
-def steps_table(rows: list[dict[str, Any]]) -> Table:
-    """The Rich table of :func:`policy_info` rows."""
-    table = Table(title="Step policies (--step NAME)", title_justify="left", show_lines=True)
-    table.add_column("policy", style="bold", no_wrap=True)
-    table.add_column("formula")
-    table.add_column("options (default)")
-    table.add_column("needs tuning", no_wrap=True)
-    table.add_column("mini-batch", no_wrap=True)
+def steps_table(rows: list[dict[str, Any]]) -> FittedTable:
+    """The table of :func:`policy_info` rows, at any width (:class:`~gdfit.layout.FittedTable`)."""
+    from gdfit.layout import Column, FittedTable
+
+    columns = [Column("policy", justify="left", key=True, style="bold"),
+               Column("formula", justify="left", wrap=True),
+               Column("options (default)", justify="left"),
+               Column("needs tuning", justify="left"), Column("mini-batch", justify="left")]
+    cells: list[list[str | Text]] = []
     for row in rows:
         options = "\n".join(f"{p['option']} ({p['default_text']})"
                             for p in row["parameters"]) or "—"
         name = row["name"] + (" (default)" if row["default"] else "")
-        table.add_row(name, row["formula"], options,
+        cells.append([Text(name), Text(row["formula"]), Text(options),
                       "yes" if row["needs_tuning"] else "no",
-                      "yes" if row["mini_batch"] else "no")
-    return table
+                      "yes" if row["mini_batch"] else "no"])
+    return FittedTable(columns, cells, title=Text("Step policies (--step NAME)"),
+                       show_lines=True)
 
 
 def steps_csv(rows: list[dict[str, Any]]) -> str:
@@ -95,4 +98,4 @@ def steps_command(
     elif output_format is OutputFormat.csv:
         sys.stdout.write(steps_csv(rows))
     else:
-        out.print(steps_table(rows))
+        print_renderable(sys.stdout, steps_table(rows))
