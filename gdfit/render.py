@@ -1,6 +1,7 @@
 """Presenting results: Rich renderables for people, JSON and CSV text for programs.
 
-Nothing here computes; it only formats what :class:`~gdfit.result.FitResult` carries.
+Nothing here computes; it only formats what :class:`~gdfit.result.FitResult` carries. The
+progress table is :class:`gdfit.render_progress.ProgressPrinter` (importable from here too).
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from gdfit.ascii import ascii_only
 from gdfit.layout import Column, Fields, FittedTable, Heading
-from gdfit.result import FitResult, IterRecord
+from gdfit.render_progress import ProgressPrinter
+from gdfit.result import FitResult
+
+__all__ = ["STATUS_STYLE", "ProgressPrinter", "num", "result_csv", "result_dict", "result_json",
+           "result_table"]
 
 STATUS_STYLE = {"converged": "bold green", "max_iter": "bold yellow", "diverged": "bold red",
                 "line_search_failed": "bold yellow", "interrupted": "bold yellow",
@@ -141,33 +145,3 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
         ("method", f"step {result.step}, scale {result.scale}"),
     ])
     return Group(params, summary)
-
-
-class ProgressPrinter:
-    """Prints a row of the progress table for each :class:`IterRecord` it is called with."""
-
-    def __init__(self, console: Console, features: Sequence[str], intercept: bool) -> None:
-        self.console = console
-        self.shown = list(features[:3])
-        self.more = len(features) > 3
-        self.intercept = intercept
-        self._header_done = False
-
-    def _row(self, cells: Sequence[str]) -> str:
-        widths = [9, 15, 10, 10] + [14] * (len(cells) - 4)
-        return " ".join(c.rjust(wd) for c, wd in zip(cells, widths, strict=True))
-
-    def __call__(self, record: IterRecord) -> None:
-        if not self._header_done:
-            names = [f"w[{n}]"[:14] for n in self.shown] + (["…"] if self.more else [])
-            head = ["iter", "loss (MSE)", "‖∇f‖", "step"] + names + (["b"] if self.intercept
-                                                                     else [])
-            self.console.print(self._row(head), style="bold", highlight=False, markup=False,
-                               soft_wrap=True)
-            self._header_done = True
-        cells = [str(record.iteration), num(record.loss, 9), f"{record.grad_norm:.3e}",
-                 num(record.step_size, 4)]
-        cells += [num(float(v), 8) for v in record.w[: len(self.shown)]]
-        cells += ["…"] if self.more else []
-        cells += [num(record.b, 8)] if self.intercept else []
-        self.console.print(self._row(cells), highlight=False, markup=False, soft_wrap=True)

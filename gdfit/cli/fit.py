@@ -335,13 +335,15 @@ def fit_command(
         if not quiet:
             _describe_data(data, f"engine rows ({why})")
         progress = None if quiet or explain else ProgressPrinter(
-            err, model_names(data.features, poly), intercept)
+            err, model_names(data.features, poly), intercept, every=every, max_iter=max_iter)
         fitted, fit_stats = None, None
         if poly is not None or precise:  # gdfit.precise: --poly and --precise
             fitted = fit_model(data.X, data.y, features=data.features, target=data.target,
                                poly=poly, precise=precise, level=ci, callback=progress,
                                every=every, history=views.history, **options)
             result, design, fit_stats = fitted.result, fitted.basis, fitted.stats
+            if progress is not None:
+                progress.finish()
         else:
             design = ColumnBasis(data.X, data.features, intercept=intercept)  # rank check
             with views.bar(max_iter) as bar:
@@ -353,6 +355,8 @@ def fit_command(
                                    grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
                                    callback=progress, every=every, catch_interrupt=True,
                                    extra_rules=stop_rules)
+        if progress is not None:
+            progress.finish()
         result = replace(result, engine=Engine.rows.value)
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
@@ -452,13 +456,16 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
         with reported_errors(info.source, traceback):
             check_identifiable(problem, info.features)  # too few rows, constant columns first
             check_rank_moments(problem, info.features)  # gdfit.basis: names the columns
-        printer = None if quiet else ProgressPrinter(err, info.features, intercept)
+        printer = None if quiet else ProgressPrinter(err, info.features, intercept, every=every,
+                                                     max_iter=descent["max_iter"])
         with views.bar(descent["max_iter"]) as bar:
             factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
                 AffineScaling.standard(problem).loss_factor
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
             result = fit_statistics(problem, features=info.features, target=info.target,
                                     callback=printer, every=every, **descent)
+        if printer is not None:
+            printer.finish()
         result = replace(result, engine=chosen.value)
     if save is not None:
         _save_streamed(result, info, inputs, options["step"], save, force=force, quiet=quiet,
