@@ -366,7 +366,7 @@ class Fields:
             grid.add_column(style=self.label_style, no_wrap=True)
             grid.add_column(overflow="fold")
             for label, value in self.rows:
-                grid.add_row(label, _text(value))
+                grid.add_row(Text(label), _text(value))  # a label is text, never markup
             yield grid
             return
         for label, value in self.rows:

@@ -20,6 +20,9 @@ out = Console()
 err = Console(stderr=True)
 
 DATA, STEP, STOP, OUTPUT = "Data", "Step policy", "Stopping rules", "Output"
+#: The parameters of one step policy or another: listed by name in --help (gdfit steps NAME
+#: describes them).
+STEP_PARAMS = "Step parameters"
 
 
 class OutputFormat(str, Enum):
@@ -110,13 +113,13 @@ XOption = Annotated[str | None, typer.Option(
     "--x", "-x", help="x columns: comma-separated names or 0-based indices "
     "\\[default: every numeric column but y]", rich_help_panel=DATA, show_default=False)]
 YOption = Annotated[str | None, typer.Option(
-    "--y", "-y", help="y column: a name or 0-based index [default: the last numeric column]",
+    "--y", "-y", help="y column: a name or 0-based index \\[default: the last numeric column]",
     rich_help_panel=DATA, show_default=False)]
 HeaderOption = Annotated[bool, typer.Option(
     "--header/--no-header", help="Whether the first line names the columns; without one, "
     "refer to columns by index.", rich_help_panel=DATA)]
 SepOption = Annotated[str | None, typer.Option(
-    "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … [default: detected]",
+    "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: detected]",
     rich_help_panel=DATA, show_default=False)]
 DropnaOption = Annotated[bool, typer.Option(
     "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column (and "

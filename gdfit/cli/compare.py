@@ -35,6 +35,7 @@ from gdfit.cli.common import (
     reported_errors,
     split_columns,
 )
+from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
     ParamTolOption,
     PatienceOption,
@@ -81,7 +82,8 @@ class CompareFormat(str, Enum):
     csv = "csv"
 
 
-@app.command("compare", short_help=COMMAND_HELP["compare"], epilog=COMPARE_EPILOG)
+@app.command("compare", short_help=COMMAND_HELP["compare"], epilog=COMPARE_EPILOG,
+             cls=GdfitCommand)
 def compare_command(
     path: Annotated[str, typer.Argument(help="CSV file to fit, or - for standard input.",
                                         show_default=False, metavar="PATH")],

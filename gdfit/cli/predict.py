@@ -11,6 +11,7 @@ from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
 from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
+from gdfit.cli.help import GdfitCommand
 from gdfit.errors import OptionError
 
 PREDICT_EPILOG = """\
@@ -26,7 +27,8 @@ a model written by a newer gdfit), 2 usage error, 130 interrupted.
 """
 
 
-@app.command("predict", short_help=COMMAND_HELP["predict"], epilog=PREDICT_EPILOG)
+@app.command("predict", short_help=COMMAND_HELP["predict"], epilog=PREDICT_EPILOG,
+             cls=GdfitCommand)
 def predict_command(
     model_path: Annotated[str, typer.Argument(
         metavar="MODEL", help="Model file written by gdfit fit --save.", show_default=False)],
@@ -47,7 +49,7 @@ def predict_command(
         "--header/--no-header", help="Whether the first line names the columns (without one "
         "the columns are named 0, 1, …, as in the fit).", rich_help_panel=DATA)] = True,
     sep: Annotated[str | None, typer.Option(
-        "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … [default: "
+        "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: "
         "detected]", rich_help_panel=DATA, show_default=False)] = None,
     chunk_size: Annotated[int, typer.Option(
         "--chunk-size", min=1, help="Rows read, predicted and written at a time (memory "

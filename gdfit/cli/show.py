@@ -8,6 +8,7 @@ import typer
 
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import OUTPUT, OutputFormat, reported_errors
+from gdfit.cli.help import GdfitCommand
 
 SHOW_EPILOG = """\
 [b]Examples[/b]
@@ -18,7 +19,8 @@ SHOW_EPILOG = """\
 """
 
 
-@app.command("show", short_help=COMMAND_HELP["show"], epilog=SHOW_EPILOG)
+@app.command("show", short_help=COMMAND_HELP["show"], epilog=SHOW_EPILOG,
+             cls=GdfitCommand)
 def show_command(
     model_path: Annotated[str, typer.Argument(
         metavar="MODEL", help="Model file written by gdfit fit --save.", show_default=False)],
