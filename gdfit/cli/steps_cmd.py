@@ -71,6 +71,7 @@ def policy_detail(info: dict[str, Any]) -> RenderableType:
     """One policy for ``gdfit steps NAME``: what it is, its formula, its options with their
     help and defaults, and how to give them to ``fit`` and ``compare``."""
     from rich.console import Group
+    from rich.padding import Padding
 
     from gdfit.layout import Fields
 
@@ -86,10 +87,11 @@ def policy_detail(info: dict[str, Any]) -> RenderableType:
         Text()]
     if info["parameters"]:
         parts.append(Text("Options", style="bold"))
-        parts.append(Fields([(f"{p['option']} {p['metavar']}".rstrip(),
-                              Text(p["help"]) + Text(f"  [default: {p['default_text']}]",
-                                                     style="dim"))
-                             for p in info["parameters"]], label_style="bold cyan"))
+        parts.append(Padding(Fields([(f"{p['option']} {p['metavar']}".rstrip(),
+                                      Text(p["help"]) + Text(f"  [default: {p['default_text']}]",
+                                                             style="dim"))
+                                     for p in info["parameters"]], label_style="bold cyan"),
+                             (0, 0, 0, 2), expand=False))
         option, value = _example_value(info["parameters"])
         given = f" {option} {value}" if option else ""
         spec = f":{option.lstrip('-')}={value}" if option else ""
