@@ -50,8 +50,17 @@ def traceback_wanted(flag: bool = False) -> bool:
 
 
 def note(message: str) -> None:
-    """A plain line on stderr (never markup-interpreted)."""
-    err.print(message, highlight=False, markup=False, soft_wrap=True)
+    """A plain line on stderr (never markup-interpreted): one line in a pipe or a file; on a
+    terminal wrapped at its spaces (a number is never broken), keeping its indentation."""
+    if not err.is_terminal or not message.strip():
+        err.print(message, highlight=False, markup=False, soft_wrap=True)
+        return
+    from rich.padding import Padding
+    from rich.text import Text
+
+    indent = len(message) - len(message.lstrip(" "))
+    err.print(Padding(Text(message.lstrip(" "), overflow="fold"), (0, 0, 0, indent),
+                      expand=False), highlight=False)
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:
