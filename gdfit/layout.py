@@ -12,9 +12,9 @@ shows every cell whole:
 4. one block per row (:func:`stacked`): the keys on a line, then each field as ``label
    value``, or the label and the value on lines of their own when both do not fit.
 
-Numbers never wrap and are never shortened; prose wraps at its spaces. :class:`Fields` does the
-same for a list of ``label  value`` lines (the summary under a result), :class:`Heading` for a
-title in parts. On a console whose encoding lacks gdfit's symbols, a column's
+Numbers never wrap and are never shortened; prose wraps at its spaces. :mod:`gdfit.layout_lines`
+does the same for ``label  value`` lines and titles. On a console whose encoding lacks gdfit's
+symbols, a column's
 :attr:`Column.ascii` header is used instead, so that the table is measured as it is printed
 (see :mod:`gdfit.ascii`).
 
@@ -86,39 +86,19 @@ class Column:
         return self.ascii if ascii_only and self.ascii is not None else self.header
 
 
-def _text(cell: Cell) -> Text:
+def as_text(cell: Cell) -> Text:
+    """A cell as a Text of its own (a copy, which a layout may restyle)."""
     return cell.copy() if isinstance(cell, Text) else Text(cell)
 
 
-def _longest_word(text: str) -> int:
+def longest_word(text: str) -> int:
+    """The width of the longest word: how narrow wrapped text can get."""
     return max((cell_len(word) for word in text.split()), default=0)
 
 
 def _width(text: Text) -> int:
     """The width of a cell: its widest line."""
     return max((cell_len(line) for line in text.plain.split("\n")), default=0)
-
-
-class Heading:
-    """Parts of a title (``y ~ x``, then where the data came from) on one line when they fit,
-    else each on its own lines (a long part wraps at its spaces)."""
-
-    def __init__(self, *parts: str | Text, gap: int = 3) -> None:
-        self.parts = [_text(p) for p in parts if (p.plain if isinstance(p, Text) else p)]
-        self.gap = gap
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        joined = Text(" " * self.gap).join(self.parts)
-        if joined.cell_len <= options.max_width:
-            yield joined
-            return
-        for part in self.parts:
-            part.overflow = "fold"
-            yield part
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        joined = sum(p.cell_len for p in self.parts) + self.gap * max(len(self.parts) - 1, 0)
-        return Measurement(min(joined, 20), joined)
 
 
 class FittedTable:
@@ -130,16 +110,17 @@ class FittedTable:
         The columns, in display order.
     rows : sequence of sequence of str or Text
         One cell per column in each row.
-    title, caption : str, Text or Heading, optional
-        Above and below the table (wrapped at the width).
+    title, caption : str, Text or a renderable, optional
+        Above and below the table (text is wrapped at the width; a
+        :class:`~gdfit.layout_lines.Heading` lays its parts out itself).
     box : rich.box.Box
         Rich's box style; ``show_edge``, ``pad_edge``, ``padding``, ``show_header`` and
         ``show_lines`` as for :class:`rich.table.Table`.
     """
 
     def __init__(self, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], *,
-                 title: str | Text | Heading | None = None,
-                 caption: str | Text | None = None,
+                 title: RenderableType | None = None,
+                 caption: RenderableType | None = None,
                  box: Box | None = boxes.HEAVY_HEAD, show_edge: bool = True,
                  pad_edge: bool = True, padding: tuple[int, int] = (0, 1),
                  show_header: bool = True, show_lines: bool = False) -> None:
@@ -160,13 +141,13 @@ class FittedTable:
     # --- measuring ---------------------------------------------------------------------------
 
     def _cells(self, index: int) -> list[Text]:
-        return [_text(row[index]) for row in self.rows]
+        return [as_text(row[index]) for row in self.rows]
 
     def _content(self, index: int) -> int:
         """The width of the widest cell of a column (its longest word, for prose)."""
         cells = self._cells(index)
         if self.columns[index].wrap:
-            return max((_longest_word(c.plain) for c in cells), default=0)
+            return max((longest_word(c.plain) for c in cells), default=0)
         return max((_width(c) for c in cells), default=0)
 
     def _natural(self, index: int) -> int:
@@ -179,7 +160,7 @@ class FittedTable:
         for i in shown:
             col = self.columns[i]
             head = col.heading(ascii_only) if self.show_header else ""
-            head_width = _longest_word(head) if fold_headers else cell_len(head)
+            head_width = longest_word(head) if fold_headers else cell_len(head)
             if col.wrap:
                 body = self._natural(i) if prose is None else max(min(prose, self._natural(i)),
                                                                   self._content(i))
@@ -275,14 +256,14 @@ class FittedTable:
             table.add_column(col.heading(ascii_only), justify=col.justify, style=col.style,
                              width=w, overflow="fold")  # the widths hold every number
         for row in self.rows:
-            table.add_row(*(_text(row[i]) for i in shown))
+            table.add_row(*(as_text(row[i]) for i in shown))
         return table
 
-    def _heading(self, text: str | Text | Heading | None, style: str = ""
-                 ) -> Text | Heading | None:
-        if text is None or isinstance(text, Heading):
+    def _heading(self, text: RenderableType | None, style: str = ""
+                 ) -> RenderableType | None:
+        if not isinstance(text, (str, Text)):
             return text
-        heading = _text(text)
+        heading = as_text(text)
         heading.overflow = "fold"
         if style:
             heading.stylize(style)
@@ -320,12 +301,12 @@ def stacked(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: in
     for n, row in enumerate(rows):
         if n:
             yield Text()
-        head = Text("  ").join(_text(row[i]) for i in keys) if keys else Text(f"#{n + 1}")
+        head = Text("  ").join(as_text(row[i]) for i in keys) if keys else Text(f"#{n + 1}")
         head.stylize("bold")
         head.overflow = "fold"
         yield head
         for i in fields:
-            value = _text(row[i])
+            value = as_text(row[i])
             if not value.plain.strip():
                 continue
             label = columns[i].heading(ascii_only)
@@ -341,44 +322,6 @@ def stacked(columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: in
             value.overflow = "fold"
             room = max(0, min(VALUE_INDENT, width - _width(value)))  # keep a number whole
             yield Padding(value, (0, 0, 0, room), expand=False)
-
-
-class Fields:
-    """Lines of ``label  value`` (a result's summary): in two columns when the labels and the
-    values' longest words fit side by side, else each label on a line above its value. Values
-    wrap at their spaces; a number is never broken."""
-
-    def __init__(self, rows: Sequence[tuple[str, Cell]], *, label_style: str = "bold",
-                 gap: int = 2) -> None:
-        self.rows = list(rows)
-        self.label_style = label_style
-        self.gap = gap
-
-    def _side_by_side(self, width: int) -> bool:
-        label = max((cell_len(k) for k, _ in self.rows), default=0)
-        longest = max((_longest_word(_text(v).plain) for _, v in self.rows), default=0)
-        return label + self.gap + max(longest, min(PROSE_MIN, width)) <= width
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        if self._side_by_side(width):
-            grid = Table.grid(padding=(0, self.gap))
-            grid.add_column(style=self.label_style, no_wrap=True)
-            grid.add_column(overflow="fold")
-            for label, value in self.rows:
-                grid.add_row(Text(label), _text(value))  # a label is text, never markup
-            yield grid
-            return
-        for label, value in self.rows:
-            yield Text(label, style=self.label_style, overflow="fold")
-            text = _text(value)
-            text.overflow = "fold"
-            yield Padding(text, (0, 0, 0, INDENT), expand=False)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        label = max((cell_len(k) for k, _ in self.rows), default=0)
-        value = max((_text(v).cell_len for _, v in self.rows), default=0)
-        return Measurement(min(label + self.gap + value, 20), label + self.gap + value)
 
 
 def natural_width(renderable: RenderableType, ascii_only: bool = False) -> int:

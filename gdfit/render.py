@@ -16,7 +16,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from gdfit.ascii import ascii_only
-from gdfit.layout import Column, Fields, FittedTable, Heading
+from gdfit.layout import Column, FittedTable
+from gdfit.layout_lines import Fields, Heading
 from gdfit.render_progress import ProgressPrinter
 from gdfit.result import FitResult
 

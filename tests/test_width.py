@@ -30,7 +30,8 @@ from gdfit.cli.output import batch_table
 from gdfit.cli.steps_cmd import policy_info, steps_table
 from gdfit.compare import compare
 from gdfit.io import read_dataset
-from gdfit.layout import Column, Fields, FittedTable
+from gdfit.layout import Column, FittedTable
+from gdfit.layout_lines import Fields
 from gdfit.render import result_table
 from gdfit.render_stats import stats_table
 from gdfit.stats import summarise

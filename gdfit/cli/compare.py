@@ -225,7 +225,8 @@ def comparison_table(rows: Sequence[CompareRow], source: str, stopping: dict[str
     """The ranked comparison as a table that fits any width (:class:`~gdfit.layout.FittedTable`):
     when it is split, rank and policy repeat and iterations, stop and the distances to the
     minimum come first; the MSE, the evaluation counts and the times after."""
-    from gdfit.layout import Column, FittedTable, Heading
+    from gdfit.layout import Column, FittedTable
+    from gdfit.layout_lines import Heading
     from gdfit.stopping import StopReason
 
     first = rows[0].result

@@ -42,7 +42,7 @@ def show_command(
     from rich.console import Group
 
     from gdfit.cli.output import check_targets, json_line, print_renderable, result_stream
-    from gdfit.layout import Fields
+    from gdfit.layout_lines import Fields
     from gdfit.model import load_model
     from gdfit.render import result_csv, result_dict, result_json, result_table
 

@@ -73,7 +73,7 @@ def policy_detail(info: dict[str, Any]) -> RenderableType:
     from rich.console import Group
     from rich.padding import Padding
 
-    from gdfit.layout import Fields
+    from gdfit.layout_lines import Fields
 
     name = info["name"]
     other = "bb" if name == DEFAULT_STEP else DEFAULT_STEP  # a second policy to compare with
