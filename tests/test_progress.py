@@ -122,3 +122,23 @@ def test_a_stalled_run_prints_one_line_for_its_unchanged_rows() -> None:
     numbers = [ln.split()[1:] for ln in lines if "no change" not in ln]
     assert len(numbers) == len({tuple(n) for n in numbers})  # no two rows alike
     assert lines[-1].split(None, 1)[1].startswith("no change since iteration")
+
+
+@pytest.mark.parametrize("width", [20, 40, 60, 80, 120, 200])
+def test_the_bar_keeps_the_count_and_the_loss_whole(width: int) -> None:
+    from rich.progress import Progress
+
+    from gdfit.cli.progress import bar_columns
+
+    console, screen = terminal(width)
+    bar = Progress(*bar_columns(width, 100000), console=console, auto_refresh=False)
+    task = bar.add_task("trust-region", total=100000, loss="")
+    bar.update(task, completed=12345, loss=f"{-1.23456789e-5:.6g}")
+    console.print(bar.get_renderable())
+    shown = screen.getvalue()
+    assert "12345/100000" in shown and "…" not in shown
+    assert all(cell_len(line.rstrip()) <= width for line in shown.splitlines())
+    if width >= 40:
+        assert "loss -1.23457e-05" in shown
+    if width >= 120:
+        assert "trust-region" in shown and "ETA" in shown
