@@ -21,7 +21,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-try:  # typer ≥ 0.20 ships its own copy of Click
+try:  # recent typer ships its own copy of Click, as typer._click
     from typer._click import exceptions as click_exceptions
     from typer._click import types as click_types
 except ImportError:  # pragma: no cover - older typer uses Click itself
@@ -118,7 +118,7 @@ def usage_message(exc: Exception) -> str:
 def report_usage_error(exc: Any) -> int:
     """Print one of Click's exceptions as ``gdfit: error: …`` (and where to look), return
     its exit code."""
-    if isinstance(exc, click_exceptions.NoArgsIsHelpError):  # bare ``gdfit``: the overview
+    if isinstance(exc, click_exceptions.NoArgsIsHelpError):  # bare ``gdfit``: its help
         sys.stdout.write(exc.format_message())
         return int(exc.exit_code)
     note(f"gdfit: error: {usage_message(exc)}")
