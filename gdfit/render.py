@@ -1,6 +1,7 @@
 """Presenting results: Rich renderables for people, JSON and CSV text for programs.
 
-Nothing here computes; it only formats what :class:`~gdfit.result.FitResult` carries.
+Nothing here computes; it only formats what :class:`~gdfit.result.FitResult` carries. The
+progress table is :class:`gdfit.render_progress.ProgressPrinter` (importable from here too).
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Group, RenderableType
 from rich.text import Text
 
-from gdfit.result import FitResult, IterRecord
+from gdfit.ascii import ascii_only
+from gdfit.layout import Column, FittedTable
+from gdfit.layout_lines import Fields, Heading
+from gdfit.render_progress import ProgressPrinter
+from gdfit.result import FitResult
+
+__all__ = ["STATUS_STYLE", "ProgressPrinter", "num", "result_csv", "result_dict", "result_json",
+           "result_table"]
 
 STATUS_STYLE = {"converged": "bold green", "max_iter": "bold yellow", "diverged": "bold red",
                 "line_search_failed": "bold yellow", "interrupted": "bold yellow",
@@ -90,10 +96,16 @@ def result_dict(result: FitResult, **context: Any) -> dict[str, Any]:
     return cleaned
 
 
-def result_json(result: FitResult, **context: Any) -> str:
-    """The result as one JSON object (floats with all their digits)."""
-    return json.dumps(result_dict(result, **context), ensure_ascii=False, allow_nan=False,
-                      indent=2) + "\n"
+def result_json(result: FitResult, *, ensure_ascii: bool | None = None, **context: Any) -> str:
+    """The result as one JSON object (floats with all their digits).
+
+    ``ensure_ascii``: write non-ASCII text as ``\\u`` escapes; by default when standard
+    output cannot encode it (:func:`gdfit.ascii.ascii_only`).
+    """
+    if ensure_ascii is None:
+        ensure_ascii = ascii_only()
+    return json.dumps(result_dict(result, **context), ensure_ascii=ensure_ascii,
+                      allow_nan=False, indent=2) + "\n"
 
 
 CSV_SUMMARY_FIELDS = ("loss", "rmse", "r2", "n_obs", "iterations", "converged", "status",
@@ -117,63 +129,31 @@ def result_csv(result: FitResult, **context: Any) -> str:
 
 
 def result_table(result: FitResult, source: str = "") -> RenderableType:
-    """The result as Rich tables: the parameters beside lstsq's, then how the run went."""
-    title = Text(f"{result.target} ~ {' + '.join(result.features)}"
-                 + ("" if result.intercept else "  (no intercept)"))
-    if source:
-        title.append(f"   {source}", style="dim")
-    params = Table(title=title,
-                   title_justify="left", expand=False)
-    params.add_column("parameter")
-    params.add_column("gradient descent", justify="right")
-    params.add_column("exact least squares", justify="right", style="dim")
-    for name, value, exact in zip(result.features, result.w, result.lstsq_w, strict=True):
-        params.add_row(Text(f"w[{name}]"), num(float(value), 12), num(float(exact), 12))
+    """The result: the parameters beside lstsq's, then how the run went; at any width (the
+    parameter names and the numbers are never cut, see :mod:`gdfit.layout`)."""
+    title = Heading(f"{result.target} ~ {' + '.join(result.features)}"
+                    + ("" if result.intercept else "  (no intercept)"),
+                    Text(source, style="dim"))
+    names = [f"w[{name}]" for name in result.features]
+    rows: list[list[str | Text]] = [
+        [Text(name), num(float(value), 12), num(float(exact), 12)]
+        for name, value, exact in zip(names, result.w, result.lstsq_w, strict=True)]
     if result.b is not None:
-        params.add_row("b", num(result.b, 12), num(result.lstsq_b, 12))
-
-    summary = Table.grid(padding=(0, 2))
-    summary.add_column(style="bold")
-    summary.add_column()
+        rows.append([Text("b"), num(result.b, 12), num(result.lstsq_b, 12)])
+    params = FittedTable([Column("parameter", justify="left", key=True),
+                          Column("gradient descent"),
+                          Column("exact least squares", style="dim")], rows, title=title)
     style = STATUS_STYLE.get(result.status, "bold")
-    summary.add_row("status", Text(result.status, style=style) + Text(f"  {result.message}"))
-    summary.add_row("iterations", f"{result.iterations}  ({result.function_evals} function, "
-                                  f"{result.gradient_evals} gradient evaluations, "
-                                  f"{duration(result.elapsed)})"
-                    + ("" if result.epochs is None else f", {result.epochs} epochs"))
-    summary.add_row("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
-                           f"R² {num(result.r2, 8)}   n {result.n_obs}")
-    summary.add_row("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "
-                                f"(relative {num(result.lstsq_rel_distance, 3)})")
-    summary.add_row("method", f"step {result.step}, scale {result.scale}")
+    summary = Fields([
+        ("status", Text(result.status, style=style) + Text(f"  {result.message}")),
+        ("iterations", f"{result.iterations}  ({result.function_evals} function, "
+                       f"{result.gradient_evals} gradient evaluations, "
+                       f"{duration(result.elapsed)})"
+                       + ("" if result.epochs is None else f", {result.epochs} epochs")),
+        ("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
+                f"R² {num(result.r2, 8)}   n {result.n_obs}"),
+        ("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "
+                     f"(relative {num(result.lstsq_rel_distance, 3)})"),
+        ("method", f"step {result.step}, scale {result.scale}"),
+    ])
     return Group(params, summary)
-
-
-class ProgressPrinter:
-    """Prints a row of the progress table for each :class:`IterRecord` it is called with."""
-
-    def __init__(self, console: Console, features: Sequence[str], intercept: bool) -> None:
-        self.console = console
-        self.shown = list(features[:3])
-        self.more = len(features) > 3
-        self.intercept = intercept
-        self._header_done = False
-
-    def _row(self, cells: Sequence[str]) -> str:
-        widths = [9, 15, 10, 10] + [14] * (len(cells) - 4)
-        return " ".join(c.rjust(wd) for c, wd in zip(cells, widths, strict=True))
-
-    def __call__(self, record: IterRecord) -> None:
-        if not self._header_done:
-            names = [f"w[{n}]"[:14] for n in self.shown] + (["…"] if self.more else [])
-            head = ["iter", "loss (MSE)", "‖∇f‖", "step"] + names + (["b"] if self.intercept
-                                                                     else [])
-            self.console.print(self._row(head), style="bold", highlight=False, markup=False,
-                               soft_wrap=True)
-            self._header_done = True
-        cells = [str(record.iteration), num(record.loss, 9), f"{record.grad_norm:.3e}",
-                 num(record.step_size, 4)]
-        cells += [num(float(v), 8) for v in record.w[: len(self.shown)]]
-        cells += ["…"] if self.more else []
-        cells += [num(record.b, 8)] if self.intercept else []
-        self.console.print(self._row(cells), highlight=False, markup=False, soft_wrap=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from gdfit.layout import Column, FittedTable
 from gdfit.stats import FitStatistics
 
 #: R's significance codes.
@@ -43,41 +43,41 @@ def stars(p: float) -> str:
 
 
 def stats_table(stats: FitStatistics, title: str = "") -> RenderableType:
-    """Coefficients with standard errors, t, p and intervals, then the fit's summary lines."""
-    table = Table(title=Text(title or "Coefficients:"), title_justify="left", expand=False,
-                  box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False)
-    table.add_column("", no_wrap=True)
-    for head in ("Estimate", "Std. Error", "t value", "Pr(>|t|)", ""):
-        table.add_column(head, justify="right" if head else "left", no_wrap=True)
-    for row in stats.parameters:
-        table.add_row(Text(row.name), fmt(row.estimate, 10), fmt(row.std_error, 5),
-                      fmt(row.t_value, 4), fmt_p(row.p_value), stars(row.p_value))
+    """Coefficients with standard errors, t, p and intervals, then the fit's summary lines; at
+    any width (names and numbers are never cut: the estimates, standard errors and p-values
+    come first when the table is split; see :class:`~gdfit.layout.FittedTable`)."""
+    style = {"box": box.SIMPLE_HEAD, "show_edge": False, "padding": (0, 1), "pad_edge": False}
+    coefficients = FittedTable(
+        [Column("", justify="left", key=True), Column("Estimate"),
+         Column("Std. Error", priority=1), Column("t value", priority=2),
+         Column("Pr(>|t|)", priority=1), Column("", justify="left", priority=1)],
+        [[Text(row.name), fmt(row.estimate, 10), fmt(row.std_error, 5), fmt(row.t_value, 4),
+          fmt_p(row.p_value), stars(row.p_value)] for row in stats.parameters],
+        title=Text(title or "Coefficients:"), **style)  # type: ignore[arg-type]
     lo_pct, hi_pct = (1 - stats.ci_level) / 2 * 100, (1 + stats.ci_level) / 2 * 100
-    intervals = Table(title=Text(f"{stats.ci_level * 100:g}% confidence intervals:"),
-                      title_justify="left", expand=False, box=box.SIMPLE_HEAD,
-                      show_edge=False, padding=(0, 1), pad_edge=False)
-    intervals.add_column("", no_wrap=True)
-    intervals.add_column(f"{lo_pct:.4g} %", justify="right", no_wrap=True)
-    intervals.add_column(f"{hi_pct:.4g} %", justify="right", no_wrap=True)
-    for row in stats.parameters:
-        intervals.add_row(Text(row.name), fmt(row.ci_low, 8), fmt(row.ci_high, 8))
-    lines = Table.grid(padding=(0, 1))
-    lines.add_column()
-    lines.add_row(Text("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1",
-                       style="dim"))
+    intervals = FittedTable(
+        [Column("", justify="left", key=True), Column(f"{lo_pct:.4g} %"),
+         Column(f"{hi_pct:.4g} %")],
+        [[Text(row.name), fmt(row.ci_low, 8), fmt(row.ci_high, 8)] for row in stats.parameters],
+        title=Text(f"{stats.ci_level * 100:g}% confidence intervals:"),
+        **style)  # type: ignore[arg-type]
     df = stats.df_residual
-    lines.add_row(f"Residual standard error: {fmt(stats.residual_sd, 7)} on {df} degree"
-                  f"{'s' if df != 1 else ''} of freedom"
-                  + ("  (exact fit)" if stats.exact_fit and df > 0 else ""))
     kind = "Multiple R-squared" if stats.intercept else "R-squared (uncentred, no intercept)"
-    lines.add_row(f"{kind}: {fmt(stats.r2, 10)},   Adjusted R-squared: {fmt(stats.adj_r2, 10)}")
-    lines.add_row(f"F-statistic: {fmt(stats.f_statistic, 7)} on {stats.df_model} and {df} DF,"
-                  f"  p-value: {fmt_p(stats.f_p_value)}")
-    lines.add_row(f"RMSE: {fmt(stats.rmse, 7)},   n = {stats.n},   p = {stats.p}")
+    lines: list[Text] = [
+        Text("Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1", style="dim"),
+        Text(f"Residual standard error: {fmt(stats.residual_sd, 7)} on {df} degree"
+             f"{'s' if df != 1 else ''} of freedom"
+             + ("  (exact fit)" if stats.exact_fit and df > 0 else "")),
+        Text(f"{kind}: {fmt(stats.r2, 10)},   Adjusted R-squared: {fmt(stats.adj_r2, 10)}"),
+        Text(f"F-statistic: {fmt(stats.f_statistic, 7)} on {stats.df_model} and {df} DF,"
+             f"  p-value: {fmt_p(stats.f_p_value)}"),
+        Text(f"RMSE: {fmt(stats.rmse, 7)},   n = {stats.n},   p = {stats.p}"),
+    ]
     for note in stats.notes:
-        style = "yellow" if not stats.converged and note.startswith("gradient") else "italic"
-        lines.add_row(Text(("⚠ " if style == "yellow" else "") + note, style=style))
-    return Group(table, lines, Text(), intervals)
+        style_name = "yellow" if not stats.converged and note.startswith("gradient") \
+            else "italic"
+        lines.append(Text(("⚠ " if style_name == "yellow" else "") + note, style=style_name))
+    return Group(coefficients, *lines, Text(), intervals)
 
 
 def stats_dict(stats: FitStatistics) -> dict[str, Any]:

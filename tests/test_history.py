@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 from conftest import random_problem
-from gdfit.comparison import compare
 
 import gdfit
+from gdfit.comparison import compare
 from gdfit.history import History, as_recorder, converting
 from gdfit.minibatch import fit_minibatch
 from gdfit.precise import fit_model

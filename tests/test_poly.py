@@ -192,7 +192,8 @@ def test_cli_poly_reports_raw_powers(write_csv: Callable[..., Path]) -> None:
 
 def test_cli_poly_table_and_progress(write_csv: Callable[..., Path]) -> None:
     path = quadratic_csv(write_csv)
-    outcome = CliRunner().invoke(app, ["fit", str(path), "--poly", "2", "--stats"])
+    outcome = CliRunner().invoke(app, ["fit", str(path), "--poly", "2", "--stats",
+                                       "--every", "1"])  # a quick fit: ask for the progress
     assert outcome.exit_code == 0, outcome.output
     assert "y ~ x + x^2" in outcome.stdout
     assert "w[x^2]" in outcome.stdout

@@ -8,7 +8,6 @@ level, so that ``gdfit --help`` and ``gdfit --version`` start fast.
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from typing import TYPE_CHECKING
@@ -51,9 +50,11 @@ def _build_app() -> typer.Typer:
     import typer
 
     from gdfit.cli.overview import EXAMPLES, SUMMARY
+    from gdfit.cli.usage import GdfitGroup
 
     built = typer.Typer(
         name="gdfit",
+        cls=GdfitGroup,
         help=SUMMARY,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -114,6 +115,10 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point."""
+    from gdfit.ascii import protect
+
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal: ASCII names, never a crash
+        protect(stream)
     # Answered before Typer and the commands are imported:
     if sys.argv[1:] == ["--version"]:
         sys.stdout.write(f"gdfit {__version__}\n")
@@ -126,11 +131,11 @@ def main() -> None:
     try:
         _app_for(sys.argv)()
     except Exception as exc:  # a bug: one line unless the user asked for the trace
-        from gdfit.cli.common import err, quiet_broken_pipe
+        from gdfit.cli.common import err, quiet_broken_pipe, traceback_wanted
 
         if isinstance(exc, BrokenPipeError):
             quiet_broken_pipe()
-        if "--traceback" in sys.argv or os.environ.get("GDFIT_TRACEBACK"):
+        if traceback_wanted("--traceback" in sys.argv):
             raise
         err.print(f"gdfit: internal error: {type(exc).__name__}: {exc} (rerun with "
                   "--traceback to see where, and please report it)", highlight=False,

@@ -7,19 +7,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from gdfit.cli.params import to_options
 from gdfit.errors import DataError, ExitCode, GdfitError, OutputError
+from gdfit.layout import natural_width
 
 #: Results go to stdout; progress, notes and errors to stderr.
 out = Console()
 err = Console(stderr=True)
 
 DATA, STEP, STOP, OUTPUT = "Data", "Step policy", "Stopping rules", "Output"
+#: The parameters of one step policy or another: listed by name in --help (gdfit steps NAME
+#: describes them).
+STEP_PARAMS = "Step parameters"
 
 
 class OutputFormat(str, Enum):
@@ -31,9 +35,33 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"  # one compact JSON object per line (per fit)
 
 
+#: The values of an environment switch (``GDFIT_TRACEBACK``) that mean on, as Click reads a
+#: boolean option from the environment; anything else ("", 0, false, no, off …) means off.
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
+
+
+def env_switch(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a value that means on."""
+    return os.environ.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def traceback_wanted(flag: bool = False) -> bool:
+    """Whether to show Python's traceback: ``--traceback``, or ``GDFIT_TRACEBACK`` on."""
+    return flag or env_switch("GDFIT_TRACEBACK")
+
+
 def note(message: str) -> None:
-    """A plain line on stderr (never markup-interpreted)."""
-    err.print(message, highlight=False, markup=False, soft_wrap=True)
+    """A plain line on stderr (never markup-interpreted): one line in a pipe or a file; on a
+    terminal wrapped at its spaces (a number is never broken), keeping its indentation."""
+    if not err.is_terminal or not message.strip():
+        err.print(message, highlight=False, markup=False, soft_wrap=True)
+        return
+    from rich.padding import Padding
+    from rich.text import Text
+
+    indent = len(message) - len(message.lstrip(" "))
+    err.print(Padding(Text(message.lstrip(" "), overflow="fold"), (0, 0, 0, indent),
+                      expand=False), highlight=False)
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:
@@ -48,7 +76,7 @@ def reported_errors(source: str | None = None, traceback: bool = False) -> Itera
     try:
         yield
     except GdfitError as exc:
-        if traceback or os.environ.get("GDFIT_TRACEBACK"):
+        if traceback_wanted(traceback):
             raise
         text = to_options(str(exc))  # the library names parameters (alpha=), we options
         if source and isinstance(exc, DataError) and not isinstance(exc, OutputError) \
@@ -69,6 +97,20 @@ def split_columns(value: str | None, option: str = "--x") -> list[str] | None:
     return names
 
 
+def print_renderable(stream: TextIO, renderable: RenderableType) -> None:
+    """Print a Rich renderable: on a terminal in colour, at the terminal's width (the tables
+    choose a layout that fits it, see :mod:`gdfit.layout`); anywhere else as plain text, with
+    every table whole at its natural width (prose wraps at 80 columns, or at the widest table).
+    """
+    if stream is sys.stdout and out.is_terminal:
+        out.print(renderable)
+        return
+    console = Console(file=stream, color_system=None, force_terminal=False, width=80,
+                      highlight=False)
+    console.width = max(80, natural_width(renderable, console.options.ascii_only))
+    console.print(renderable, crop=False)
+
+
 def quiet_broken_pipe() -> NoReturn:
     """The reader went away (``gdfit ... | head -1``): stop quietly, as cat does."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -82,13 +124,13 @@ XOption = Annotated[str | None, typer.Option(
     "--x", "-x", help="x columns: comma-separated names or 0-based indices "
     "\\[default: every numeric column but y]", rich_help_panel=DATA, show_default=False)]
 YOption = Annotated[str | None, typer.Option(
-    "--y", "-y", help="y column: a name or 0-based index [default: the last numeric column]",
+    "--y", "-y", help="y column: a name or 0-based index \\[default: the last numeric column]",
     rich_help_panel=DATA, show_default=False)]
 HeaderOption = Annotated[bool, typer.Option(
     "--header/--no-header", help="Whether the first line names the columns; without one, "
     "refer to columns by index.", rich_help_panel=DATA)]
 SepOption = Annotated[str | None, typer.Option(
-    "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … [default: detected]",
+    "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: detected]",
     rich_help_panel=DATA, show_default=False)]
 DropnaOption = Annotated[bool, typer.Option(
     "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column (and "

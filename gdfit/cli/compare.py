@@ -13,9 +13,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from gdfit.ascii import ascii_only
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Scale
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import (
@@ -36,6 +36,7 @@ from gdfit.cli.common import (
     reported_errors,
     split_columns,
 )
+from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
     ParamTolOption,
     PatienceOption,
@@ -58,6 +59,7 @@ from gdfit.errors import ExitCode
 
 if TYPE_CHECKING:
     from gdfit.comparison import CompareRow
+    from gdfit.layout import FittedTable
 
 COMPARE_EPILOG = (
     "[b]Examples[/b]\n\n"
@@ -81,7 +83,8 @@ class CompareFormat(str, Enum):
     csv = "csv"
 
 
-@app.command("compare", short_help=COMMAND_HELP["compare"], epilog=COMPARE_EPILOG)
+@app.command("compare", short_help=COMMAND_HELP["compare"], epilog=COMPARE_EPILOG,
+             cls=GdfitCommand)
 def compare_command(
     path: Annotated[str, typer.Argument(help="CSV file to fit, or - for standard input.",
                                         show_default=False, metavar="PATH")],
@@ -128,7 +131,7 @@ def compare_command(
     from gdfit.cli.params import cli_result
     from gdfit.comparison import compare, parse_steps
     from gdfit.io import read_dataset  # pandas is slow to import; keep --help fast
-    from gdfit.stopping import StopReason, build_extra_rules
+    from gdfit.stopping import StopReason, build_extra_rules, build_rules
 
     source = "<stdin>" if path == "-" else path
     with reported_errors(source, traceback):
@@ -141,6 +144,7 @@ def compare_command(
         extra_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
             patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+        build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)  # the tolerances
         views.check(policies, max_iter)
         data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep,
                             dropna=dropna)
@@ -174,8 +178,7 @@ def compare_command(
     elif output_format is CompareFormat.csv:
         sys.stdout.write(comparison_csv(rows))
     else:
-        print_renderable(sys.stdout, comparison_table(rows, data.source, stopping, scale.value),
-                         fit_width=True)
+        print_renderable(sys.stdout, comparison_table(rows, data.source, stopping, scale.value))
     interrupted = any(r.result.stop_reason is StopReason.interrupted for r in rows)
     if interrupted and not quiet:
         note(f"gdfit: interrupted: {len(rows)} of {len(policies)} policies ran")
@@ -193,7 +196,7 @@ def comparison_json(rows: Sequence[CompareRow], **context: Any) -> str:
         "lstsq": {"w": [float(v) for v in first.lstsq_w], "b": first.lstsq_b},
         "results": [row.as_dict() for row in rows],
     }
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+    return json.dumps(data, ensure_ascii=ascii_only(), allow_nan=False, indent=2) + "\n"
 
 
 CSV_COLUMNS = ("rank", "policy", "step", "iterations", "epochs", "gradient_evals",
@@ -231,39 +234,40 @@ def _g(value: float | None, digits: int = 4) -> str:
 
 
 def comparison_table(rows: Sequence[CompareRow], source: str, stopping: dict[str, Any],
-                     scale: str) -> Table:
-    """The ranked comparison as a Rich table."""
+                     scale: str) -> FittedTable:
+    """The ranked comparison as a table that fits any width (:class:`~gdfit.layout.FittedTable`):
+    when it is split, rank and policy repeat and iterations, stop and the distances to the
+    minimum come first; the MSE, the evaluation counts and the times after."""
+    from gdfit.layout import Column, FittedTable
+    from gdfit.layout_lines import Heading
     from gdfit.stopping import StopReason
 
     first = rows[0].result
-    title = Text(f"{first.target} ~ {' + '.join(first.features)}")
-    title.append(f"   {source}, n = {first.n_obs}", style="dim")
+    title = Heading(f"{first.target} ~ {' + '.join(first.features)}",
+                    Text(f"{source}, n = {first.n_obs}", style="dim"))
     rules = ", ".join(f"--{k.replace('_', '-')} {v:g}" for k, v in stopping.items() if v)
-    table = Table(title=title, title_justify="left",
-                  caption=f"ranked by iterations to converge; stopping: {rules}; scale {scale}",
-                  caption_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("policy")
-    table.add_column("iterations", justify="right")
     stochastic = any(r.result.epochs is not None for r in rows)
+    columns = [Column("#", key=True), Column("policy", justify="left", key=True),
+               Column("iterations")]
     if stochastic:
-        table.add_column("epochs", justify="right")
-    table.add_column("∇f evals", justify="right")
-    table.add_column("f evals", justify="right")
-    table.add_column("time", justify="right")
-    table.add_column("MSE", justify="right")
-    table.add_column("MSE − min", justify="right")
-    table.add_column("‖θ−θ*‖/‖θ*‖", justify="right")
-    table.add_column("stop")
+        columns.append(Column("epochs", priority=2))
+    columns += [Column("∇f evals", priority=3, ascii="grad evals"),
+                Column("f evals", priority=3), Column("time", priority=4),
+                Column("MSE", priority=2), Column("MSE − min", priority=1, ascii="MSE - min"),
+                Column("‖θ−θ*‖/‖θ*‖", priority=1, ascii="|t-t*|/|t*|"),
+                Column("stop", justify="left")]
+    cells: list[list[str | Text]] = []
     for row in rows:
         r = row.result
-        cells: list[str | Text] = [str(row.rank), Text(row.label), str(r.iterations)]
+        line: list[str | Text] = [str(row.rank), Text(row.label), str(r.iterations)]
         if stochastic:
-            cells.append("—" if r.epochs is None else str(r.epochs))
+            line.append("—" if r.epochs is None else str(r.epochs))
         style = "green" if r.converged else ("red" if r.stop_reason is StopReason.diverged
                                              else "yellow")
-        cells += [str(r.gradient_evals), str(r.function_evals), _duration(r.elapsed),
-                  _g(r.loss, 10), _g(row.excess_loss, 3), _g(r.lstsq_rel_distance, 3),
-                  Text(r.stop_reason.value, style=style)]
-        table.add_row(*cells)
-    return table
+        line += [str(r.gradient_evals), str(r.function_evals), _duration(r.elapsed),
+                 _g(r.loss, 10), _g(row.excess_loss, 3), _g(r.lstsq_rel_distance, 3),
+                 Text(r.stop_reason.value, style=style)]
+        cells.append(line)
+    return FittedTable(columns, cells, title=title,
+                       caption=f"ranked by iterations to converge; stopping: {rules}; "
+                               f"scale {scale}")

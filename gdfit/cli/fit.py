@@ -31,11 +31,13 @@ from gdfit.cli.common import (
     reported_errors,
     split_columns,
 )
+from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
     ALPHA_HELP,
     STEP_HELP,
     AdamBeta1Option,
     AdamBeta2Option,
+    ArmijoCOption,
     BBMaxOption,
     BBMinOption,
     BBVariantOption,
@@ -51,6 +53,7 @@ from gdfit.cli.step_options import (
     RelGradTolOption,
     RelLossTolOption,
     RMSDecayOption,
+    ShrinkOption,
     TimeLimitOption,
     TREtaOption,
     TRMaxRadiusOption,
@@ -78,6 +81,9 @@ if TYPE_CHECKING:
     from gdfit.stream import StreamInfo
 
 DEFAULT_STEP_NAME = StepName(DEFAULT_STEP)
+#: The highest --poly degree: beyond it the coefficients on raw powers mean nothing in float64
+#: (a degree-22 fit of sin(x) on [0, 10] reports RMSE 0), and the basis takes n × K floats.
+MAX_POLY = 20
 BATCH = "Many fits"
 ENGINE = "Engine"
 
@@ -107,25 +113,24 @@ tolerance was met, 4 diverged, 130 interrupted.
 """
 
 
-@app.command("fit", short_help=COMMAND_HELP["fit"], epilog=FIT_EPILOG)
+@app.command("fit", short_help=COMMAND_HELP["fit"], epilog=FIT_EPILOG, cls=GdfitCommand)
 def fit_command(
     paths: Annotated[list[str], typer.Argument(
-        help="CSV file(s) to fit (.gz/.zst compressed, or Parquet, with --engine gram), quoted "
-        "globs ('data/*.csv'), or - for standard input. Several inputs are one data set (same "
-        "columns) unless --each-file.",
+        help="CSV file(s) (.gz/.zst; Parquet with --engine gram), quoted globs ('data/*.csv') "
+        "or - for standard input: one data set (same columns), unless --each-file.",
         show_default=False, metavar="PATH")],
     x: Annotated[str | None, typer.Option(
         "--x", "-x", help="x columns: comma-separated names or 0-based indices "
         "\\[default: every numeric column but y]", rich_help_panel=DATA,
         show_default=False)] = None,
     y: Annotated[str | None, typer.Option(
-        "--y", "-y", help="y column: a name or 0-based index [default: the last numeric "
+        "--y", "-y", help="y column: a name or 0-based index \\[default: the last numeric "
         "column]", rich_help_panel=DATA, show_default=False)] = None,
     header: Annotated[bool, typer.Option(
         "--header/--no-header", help="Whether the first line names the columns; without "
         "one, refer to columns by index.", rich_help_panel=DATA)] = True,
     sep: Annotated[str | None, typer.Option(
-        "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … [default: "
+        "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: "
         "detected]", rich_help_panel=DATA, show_default=False)] = None,
     dropna: Annotated[bool, typer.Option(
         "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column "
@@ -138,12 +143,8 @@ def fit_command(
         help=STEP_HELP, rich_help_panel=STEP, envvar="GDFIT_STEP")] = DEFAULT_STEP_NAME,
     alpha: Annotated[float | None, typer.Option(
         "--alpha", help=ALPHA_HELP, rich_help_panel=STEP, show_default=False)] = None,
-    armijo_c: Annotated[float | None, typer.Option(
-        "--armijo-c", help="Backtracking: sufficient-decrease constant c in (0, 1) "
-        "\\[default: 1e-4]", rich_help_panel=STEP, show_default=False)] = None,
-    shrink: Annotated[float | None, typer.Option(
-        "--shrink", help="Backtracking: factor ρ in (0, 1) that shrinks α after each "
-        "rejected trial \\[default: 0.5]", rich_help_panel=STEP, show_default=False)] = None,
+    armijo_c: ArmijoCOption = None,
+    shrink: ShrinkOption = None,
     wolfe_c1: WolfeC1Option = None,
     wolfe_c2: WolfeC2Option = None,
     bb_variant: BBVariantOption = None,
@@ -180,17 +181,17 @@ def fit_command(
         "--scale", help="Descend on standardised columns or on the raw ones; results are "
         "always in the data's units.", rich_help_panel=STEP)] = Scale.standard,
     poly: Annotated[int | None, typer.Option(
-        "--poly", min=1, help="Fit a polynomial of degree K in the single x column (y = b + "
-        "w₁·x + … + w_K·x^K): the descent runs on orthogonal polynomials, the coefficients "
-        "are reported on the raw powers.", rich_help_panel=DATA, show_default=False,
+        "--poly", min=1, max=MAX_POLY, help="Fit a polynomial of degree K in the single x "
+        "column (y = b + w₁·x + … + w_K·x^K): the descent runs on orthogonal polynomials, the "
+        "coefficients are reported on the raw powers.", rich_help_panel=DATA, show_default=False,
         metavar="K")] = None,
     precise: Annotated[bool, typer.Option(
         "--precise", help="Certified-accuracy preset: descend in an orthonormal basis, then "
         "refine with residuals recomputed in extended precision (it sets --step and the "
         "tolerances).", rich_help_panel=STEP)] = False,
     show_stats: Annotated[bool, typer.Option(
-        "--stats", help="Print the inference table (like R's summary(lm)): standard errors, "
-        "t values, p-values, confidence intervals, R², adjusted R², F. JSON always has it.",
+        "--stats", help="Print the inference table (as R's summary(lm)): standard errors, t, "
+        "p-values, intervals, R², F. JSON always has it.",
         rich_help_panel=OUTPUT)] = False,
     ci: Annotated[float, typer.Option(
         "--ci", help="Confidence level of the intervals in the statistics.",
@@ -200,8 +201,8 @@ def fit_command(
         "per line, per fit).", rich_help_panel=OUTPUT, envvar="GDFIT_FORMAT")
     ] = OutputFormat.table,
     every: Annotated[int | None, typer.Option(
-        "--every", min=1, help="Show progress every K iterations [default: 0, 1, 2, 5, 10, "
-        "20, 50, …]", rich_help_panel=OUTPUT, show_default=False)] = None,
+        "--every", min=1, help="Show progress every K iterations \\[default: 0, 1, 2, 5, 10, "
+        "20, 50, …]", rich_help_panel=OUTPUT, show_default=False, metavar="K")] = None,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress or notes on stderr; only the result and errors.",
         rich_help_panel=OUTPUT)] = False,
@@ -209,13 +210,13 @@ def fit_command(
         "--traceback", help="Show the full Python traceback of an error (for bug reports).",
         rich_help_panel=OUTPUT, envvar="GDFIT_TRACEBACK")] = False,
     each_file: Annotated[bool, typer.Option(
-        "--each-file", help="Fit each input on its own: one result row per file; a bad file "
-        "gets its error in its row, the others still run (exit code non-zero at the end).",
+        "--each-file", help="Fit each input on its own, one result row per file; a bad file "
+        "gets its error in its row and the others still run.",
         rich_help_panel=BATCH)] = False,
     group_by: Annotated[str | None, typer.Option(
         "--group-by", "-g", help="Fit one model per group of rows with equal values in these "
-        "columns (COL\\[,COL…]); one result row per group, keys as columns.",
-        rich_help_panel=BATCH, show_default=False)] = None,
+        "columns; one result row per group, keys as columns.",
+        rich_help_panel=BATCH, show_default=False, metavar="COL[,COL…]")] = None,
     save: Annotated[str | None, typer.Option(
         "--save", help="Save the fitted model as JSON (for gdfit predict and gdfit show); "
         "written atomically.", rich_help_panel=OUTPUT, show_default=False)] = None,
@@ -235,18 +236,17 @@ def fit_command(
     plot_file: PlotFileOption = None,
     explain: ExplainOption = False,
     engine: Annotated[Engine, typer.Option(
-        "--engine", help="Where each iteration's loss and gradient come from: gram (one "
-        "streaming pass computes the sufficient statistics, in constant memory), rows (the "
-        "rows in memory, read at every iteration), dask (statistics reduced on a Dask "
-        "cluster), auto (gram, or rows when an option needs the rows).",
+        "--engine", help="Where the loss and gradient come from: gram (the sufficient "
+        "statistics, one streaming pass, constant memory), rows (the rows in memory), dask (a "
+        "Dask cluster), auto (gram, or rows when an option needs the rows).",
         rich_help_panel=ENGINE, envvar="GDFIT_ENGINE")] = Engine.auto,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Address of a running dask.distributed scheduler "
         "(tcp://host:8786) for --engine dask \\[default: a local cluster]",
         rich_help_panel=ENGINE, show_default=False, metavar="ADDRESS")] = None,
     on_bad_rows: Annotated[BadRows, typer.Option(
-        "--on-bad-rows", help="A malformed row (wrong number of fields, or text in a used "
-        "column): stop with its line number, or skip it and count it (gram engine).",
+        "--on-bad-rows", help="A malformed row (wrong field count, text in a used column): "
+        "stop at its line, or skip and count it (gram engine).",
         rich_help_panel=DATA)] = BadRows.error,
 ) -> None:
     """Fit y = X·w + b to PATH by gradient descent and print w, b and how the run went.
@@ -272,12 +272,14 @@ def fit_command(
     from gdfit.sources import expand_inputs, is_glob
     from gdfit.stats import check_level, summarise
     from gdfit.steps import make_step
-    from gdfit.stopping import build_extra_rules
+    from gdfit.stopping import build_extra_rules, build_rules
 
     # Messages about one input start with its name already; prefix only a lone plain path.
     lone = len(paths) == 1 and not is_glob(paths[0])
     source = ("<stdin>" if paths[0] == "-" else paths[0]) if lone else None
     with reported_errors(source, traceback):
+        # Every option is checked before any input is read (a bad option is exit 2 at once,
+        # not after reading a large file).
         inputs = expand_inputs(paths)
         check_targets(inputs=inputs, save=save, output=output, trace=trace,
                       plot_file=plot_file, force=force, quiet=quiet, verbose=verbose,
@@ -291,6 +293,7 @@ def fit_command(
         stop_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
             patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+        build_rules(max_iter, grad_tol, loss_tol, extra_rules=stop_rules)  # the tolerances
         if stop_rules and (poly is not None or precise):
             raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience and "
                               "--time-limit cannot be combined with --poly or --precise yet")
@@ -302,6 +305,7 @@ def fit_command(
                             batch=each_file or group_by is not None, batch_size=batch_size,
                             explain=explain, save=save)
         check_level(ci)
+        inputs = expand_inputs(paths)
         read: dict[str, Any] = {"x": split_columns(x), "y": y, "header": header, "sep": sep,
                                 "dropna": dropna, "by": split_columns(group_by, "--group-by")}
         options: dict[str, Any] = {"intercept": intercept, "step": policy,
@@ -332,7 +336,7 @@ def fit_command(
         if not quiet:
             _describe_data(data, f"engine rows ({why})")
         progress = None if quiet or explain else ProgressPrinter(
-            err, model_names(data.features, poly), intercept)
+            err, model_names(data.features, poly), intercept, every=every, max_iter=max_iter)
         fitted, fit_stats = None, None
         # --trace is written as the descent runs and appears when the block ends.
         with views.recording(model_names(data.features, poly), intercept) as recording:
@@ -355,6 +359,8 @@ def fit_command(
                                       history=recording.history(policy.name))
                 # The library checked the design (rank, constant columns) before it descended.
                 design = ColumnBasis(data.X, data.features, intercept=intercept)
+        if progress is not None:
+            progress.finish()
         result = cli_result(replace(result, engine=Engine.rows.value))
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
@@ -451,7 +457,8 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
         if not quiet:
             _describe_stream(info, f"engine {chosen.value} ({why})",
                              time.perf_counter() - started)
-        printer = None if quiet else ProgressPrinter(err, info.features, intercept)
+        printer = None if quiet else ProgressPrinter(err, info.features, intercept, every=every,
+                                                     max_iter=descent["max_iter"])
         # fit_statistics checks the design (too few rows, constant or dependent columns).
         with reported_errors(info.source, traceback), views.bar(descent["max_iter"]) as bar:
             factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
@@ -459,6 +466,8 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
             result = fit_statistics(problem, features=info.features, target=info.target,
                                     callback=printer, every=every, **descent)
+        if printer is not None:
+            printer.finish()
         result = replace(result, engine=chosen.value)
     result = cli_result(result)
     if save is not None:

@@ -16,21 +16,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from rich.console import Console, RenderableType
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 
+from gdfit.ascii import ascii_only
 from gdfit.atomic import atomic_write, check_outputs
 from gdfit.batch import BatchRow, flat_columns, flat_row, row_dict, rows_csv
-from gdfit.cli.common import OutputFormat, note, out, quiet_broken_pipe
+from gdfit.cli.common import OutputFormat, note, print_renderable, quiet_broken_pipe
 from gdfit.errors import OptionError
 from gdfit.io import Dataset
+from gdfit.layout import Column, FittedTable
 from gdfit.model import FitSettings, TrainingData, save_model
 from gdfit.result import FitResult
 from gdfit.steps import StepPolicy
 from gdfit.stopping import StopReason
-
-_MAX_WIDTH = 400
 
 
 def check_targets(*, inputs: Sequence[str] = (), save: str | None = None,
@@ -94,25 +93,6 @@ def result_stream(output: str | None, force: bool = False, inputs: Sequence[str]
             yield fh
 
 
-def print_renderable(stream: TextIO, renderable: RenderableType, *, fit_width: bool = False
-                     ) -> None:
-    """Print a Rich renderable: in colour on a terminal, as plain text anywhere else.
-
-    With `fit_width`, text that does not go to a terminal is laid out as wide as the
-    renderable needs (up to 400 columns) instead of being wrapped at 80.
-    """
-    if stream is sys.stdout and out.is_terminal:
-        out.print(renderable)
-        return
-    console = Console(file=stream, color_system=None, force_terminal=False,
-                      width=_MAX_WIDTH if fit_width else 80, highlight=False)
-    if fit_width:
-        width = console.measure(renderable).maximum
-        console = Console(file=stream, color_system=None, force_terminal=False,
-                          width=max(80, min(width, _MAX_WIDTH)), highlight=False)
-    console.print(renderable)
-
-
 def write_batch(rows: Iterable[BatchRow], fmt: OutputFormat, stream: TextIO, *,
                 quiet: bool = False, verbose: bool = False) -> list[BatchRow]:
     """Write batch results as they come (``jsonl``: one object per fit, flushed at once) or
@@ -124,7 +104,8 @@ def write_batch(rows: Iterable[BatchRow], fmt: OutputFormat, stream: TextIO, *,
     for row in rows:
         done.append(row)
         if fmt is OutputFormat.jsonl:
-            stream.write(json.dumps(row_dict(row), ensure_ascii=False, allow_nan=False) + "\n")
+            stream.write(json.dumps(row_dict(row), ensure_ascii=ascii_only(stream),
+                                    allow_nan=False) + "\n")
             stream.flush()
         if row.result is None and not quiet:
             note(f"gdfit: {_label(row)}: error: {row.message}")
@@ -133,12 +114,12 @@ def write_batch(rows: Iterable[BatchRow], fmt: OutputFormat, stream: TextIO, *,
             note(f"gdfit: {_label(row)}: {row.status} after {its} "
                  f"iteration{'s' if its != 1 else ''}")
     if fmt is OutputFormat.json:
-        stream.write(json.dumps([row_dict(r) for r in done], ensure_ascii=False,
+        stream.write(json.dumps([row_dict(r) for r in done], ensure_ascii=ascii_only(stream),
                                 allow_nan=False, indent=2) + "\n")
     elif fmt is OutputFormat.csv:
         stream.write(rows_csv(done))
     elif fmt is OutputFormat.table:
-        print_renderable(stream, batch_table(done), fit_width=True)
+        print_renderable(stream, batch_table(done))
     return done
 
 
@@ -150,10 +131,15 @@ def _label(row: BatchRow) -> str:
 _TABLE_FIELDS = ("status", "n_obs", "r2", "rmse", "iterations")
 _STATUS_STYLE = {"converged": "green", "error": "bold red", "diverged": "bold red",
                  "max_iter": "yellow", "line_search_failed": "yellow", "interrupted": "yellow"}
+#: When the table is split (a narrow terminal), the keys (source, group columns) repeat, and
+#: the status and the coefficients come first; then the message, R² and RMSE, n and iterations.
+_PRIORITY = {"n_obs": 3, "iterations": 3, "rmse": 2, "r2": 2, "message": 1}
 
 
 def batch_table(rows: Sequence[BatchRow]) -> RenderableType:
-    """One line per fit: where from, the status, n, R², RMSE, iterations, w…, b, message."""
+    """One line per fit: where from (the file, the group keys), the status, n, R², RMSE,
+    iterations, w…, b, message; at any width, the keys and numbers never cut (see
+    :class:`~gdfit.layout.FittedTable`)."""
     columns = flat_columns(rows)
     sources = {r.source for r in rows}
     shown = [c for c in columns if c not in ("target", "message", *_CSV_ONLY)
@@ -165,25 +151,24 @@ def batch_table(rows: Sequence[BatchRow]) -> RenderableType:
     if any(r.status != "converged" for r in rows):
         order.append("message")
     targets = sorted({r.result.target for r in rows if r.result is not None})
-    table = Table(title=Text(f"{' / '.join(targets) or 'fits'}: {len(rows)} fits"),
-                  title_justify="left")
-    for col in order:
-        numeric = col not in front and col not in ("status", "message")
-        table.add_column(col, justify="right" if numeric else "left",
-                         overflow="fold" if col == "message" else "ellipsis")
+    layout = [Column(col, justify="left" if col in front or col in ("status", "message")
+                     else "right", key=col in front, wrap=col == "message",
+                     priority=_PRIORITY.get(col, 0)) for col in order]
+    cells: list[list[str | Text]] = []
     for row in rows:
-        cells = flat_row(row)
-        texts = []
+        flat = flat_row(row)
+        line: list[str | Text] = []
         for col in order:
-            value = cells.get(col)
+            value = flat.get(col)
             if col == "message" and row.status == "converged":
-                texts.append(Text(""))
+                line.append(Text(""))
             elif col == "status":
-                texts.append(Text(str(value), style=_STATUS_STYLE.get(str(value), "")))
+                line.append(Text(str(value), style=_STATUS_STYLE.get(str(value), "")))
             else:
-                texts.append(Text(_cell(value)))
-        table.add_row(*texts)
-    return table
+                line.append(Text(_cell(value)))
+        cells.append(line)
+    return FittedTable(layout, cells,
+                       title=Text(f"{' / '.join(targets) or 'fits'}: {len(rows)} fits"))
 
 
 _CSV_ONLY = ("converged", "stop_reason", "grad_norm", "elapsed_s", "lstsq_rel_distance", "loss")
@@ -199,4 +184,4 @@ def _cell(value: Any) -> str:
 
 def json_line(data: Any) -> str:
     """One compact JSON line."""
-    return json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(data, ensure_ascii=ascii_only(), allow_nan=False) + "\n"

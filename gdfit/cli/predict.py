@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -10,6 +11,8 @@ from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
 from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
+from gdfit.cli.help import GdfitCommand
+from gdfit.errors import OptionError
 
 PREDICT_EPILOG = """\
 [b]Examples[/b]
@@ -24,7 +27,8 @@ a model written by a newer gdfit), 2 usage error, 130 interrupted.
 """
 
 
-@app.command("predict", short_help=COMMAND_HELP["predict"], epilog=PREDICT_EPILOG)
+@app.command("predict", short_help=COMMAND_HELP["predict"], epilog=PREDICT_EPILOG,
+             cls=GdfitCommand)
 def predict_command(
     model_path: Annotated[str, typer.Argument(
         metavar="MODEL", help="Model file written by gdfit fit --save.", show_default=False)],
@@ -45,7 +49,7 @@ def predict_command(
         "--header/--no-header", help="Whether the first line names the columns (without one "
         "the columns are named 0, 1, …, as in the fit).", rich_help_panel=DATA)] = True,
     sep: Annotated[str | None, typer.Option(
-        "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … [default: "
+        "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: "
         "detected]", rich_help_panel=DATA, show_default=False)] = None,
     chunk_size: Annotated[int, typer.Option(
         "--chunk-size", min=1, help="Rows read, predicted and written at a time (memory "
@@ -80,6 +84,8 @@ def predict_command(
     from gdfit.sources import expand_inputs
 
     with reported_errors(None, traceback):
+        if not name:  # checked again by predict_files; here before any file is read
+            raise OptionError("--name must not be empty")
         inputs = expand_inputs(paths)
         # The model file is an input too: -o must not name it (nor a data file).
         check_targets(inputs=[model_path, *inputs], output=output, force=force, quiet=quiet,
@@ -93,7 +99,7 @@ def predict_command(
         with result_stream(output, force, [model_path, *inputs]) as stream:
             summary = predict_files(model, inputs, stream, fmt=output_format, name=name,
                                     residual=residual, header=header, sep=sep,
-                                    chunk_size=chunk_size)
+                                    chunk_size=min(chunk_size, sys.maxsize))  # islice's limit
     if summary.missing and not quiet:
         has = "row has" if summary.missing == 1 else "rows have"
         note(f"gdfit: {summary.missing} of {summary.rows} {has} a missing or non-finite value "

@@ -20,6 +20,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -63,6 +64,30 @@ class _Watched:
         return self._inner.update(problem, theta, loss, grad, state)
 
 
+def bar_columns(width: int, total: int, loss_name: str = "loss") -> list[ProgressColumn]:
+    """The bar's columns for a terminal ``width`` wide: the policy, the bar, iterations done,
+    the loss, the time and the ETA when they fit; on a narrower terminal the time goes first,
+    then the bar and the policy, then the loss: the count and the loss are never cut."""
+    count = 2 * len(str(total)) + 2  # " done/total"
+    loss = len(loss_name) + 1 + 12  # the loss, with 6 significant digits: 12 characters at most
+    if count + 1 + loss > width:  # too narrow for both: the count alone
+        return [MofNCompleteColumn()]
+    columns: list[ProgressColumn] = [MofNCompleteColumn(),
+                                     TextColumn(f"{loss_name} {{task.fields[loss]}}")]
+    used = count + 1 + loss
+    if used + 1 + 12 <= width:  # the policy's name (up to 12 characters)
+        columns.insert(0, TextColumn("[bold]{task.description}"))
+        used += 13
+    if used + 1 + 24 + 18 <= width:  # the time and the ETA: 0:00:01 ETA 0:00:05
+        columns += [TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+        used += 19
+    bar = min(40, width - used - 2)
+    if bar >= 10:
+        columns.insert(1 if len(columns) > 2 and isinstance(columns[0], TextColumn) else 0,
+                       BarColumn(bar_width=bar))
+    return columns
+
+
 class DescentBar:
     """Iterations done against ``total`` (the iteration budget), the current loss and an ETA.
 
@@ -89,11 +114,9 @@ class DescentBar:
     def show(self, task: TaskID | None, label: str, done: int, loss: float) -> TaskID:
         """Move (or create) the bar of one run."""
         if self._progress is None:
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn(f"{self.loss_name} {{task.fields[loss]}}"), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
-                transient=True)
+            self._progress = Progress(*bar_columns(self.console.width, self.total,
+                                                   self.loss_name),
+                                      console=self.console, transient=True)
             self._progress.start()
         if task is None:
             if self._current is not None:

@@ -8,6 +8,7 @@ import typer
 
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import OUTPUT, OutputFormat, reported_errors
+from gdfit.cli.help import GdfitCommand
 
 SHOW_EPILOG = """\
 [b]Examples[/b]
@@ -18,7 +19,8 @@ SHOW_EPILOG = """\
 """
 
 
-@app.command("show", short_help=COMMAND_HELP["show"], epilog=SHOW_EPILOG)
+@app.command("show", short_help=COMMAND_HELP["show"], epilog=SHOW_EPILOG,
+             cls=GdfitCommand)
 def show_command(
     model_path: Annotated[str, typer.Argument(
         metavar="MODEL", help="Model file written by gdfit fit --save.", show_default=False)],
@@ -38,10 +40,10 @@ def show_command(
 ) -> None:
     """Print the model in MODEL: its coefficients, how the fit went, and the training data."""
     from rich.console import Group
-    from rich.table import Table
 
     from gdfit.cli.output import check_targets, json_line, print_renderable, result_stream
     from gdfit.cli.params import cli_result
+    from gdfit.layout_lines import Fields
     from gdfit.model import load_model
     from gdfit.render import result_csv, result_dict, result_json, result_table
 
@@ -62,20 +64,18 @@ def show_command(
             elif output_format is OutputFormat.csv:
                 stream.write(result_csv(result, source=source))
             else:
-                about = Table.grid(padding=(0, 2))
-                about.add_column(style="bold")
-                about.add_column()
-                about.add_row("model", f"{model_path}  (schema {doc['schema']} v{doc['version']}"
-                              f", gdfit {doc.get('gdfit_version', '?')}, "
-                              f"{doc.get('created', 'date unknown')})")
+                lines: list[tuple[str, str]] = [
+                    ("model", f"{model_path}  (schema {doc['schema']} v{doc['version']}, gdfit "
+                              f"{doc.get('gdfit_version', '?')}, "
+                              f"{doc.get('created', 'date unknown')})")]
                 columns = ", ".join(data.get("columns") or [])
-                about.add_row("trained on", f"{source}: {data['rows']} rows; columns {columns}")
+                lines.append(("trained on", f"{source}: {data['rows']} rows; columns {columns}"))
                 if data.get("sha256"):
-                    about.add_row("data sha256", str(data["sha256"]))
+                    lines.append(("data sha256", str(data["sha256"])))
                 stopping = (doc["fit"].get("stopping") or {})
                 if any(v is not None for v in stopping.values()):
-                    about.add_row("stopping", ", ".join(
+                    lines.append(("stopping", ", ".join(
                         f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in stopping.items() if v is not None))
-                print_renderable(stream, Group(result_table(result, source), "", about),
-                                 fit_width=True)
+                        for k, v in stopping.items() if v is not None)))
+                print_renderable(stream, Group(result_table(result, source), "",
+                                               Fields(lines)))

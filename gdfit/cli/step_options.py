@@ -4,84 +4,97 @@ Each alias is an ``Annotated`` Typer option; a command declares ``wolfe_c1: Wolf
 None`` and passes the values on to :func:`gdfit.steps.make_step` (step options, None meaning
 "the policy's default" and an error for a policy that does not take it) or to
 :func:`gdfit.stopping.build_extra_rules` (stop options, 0 meaning off).
+
+The per-policy step parameters are in the help panel :data:`~gdfit.cli.common.STEP_PARAMS`,
+which ``--help`` lists by name only; their full help is :data:`STEP_OPTION_HELP`, which
+``gdfit steps NAME`` prints for the policy NAME (with :data:`ALPHA_ROLE` for ``--alpha``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from enum import Enum
+from typing import Annotated, Any, get_args
 
 import typer
 
 from gdfit.choices import BBVariant, NesterovRestart, TrustRegionMethod
-from gdfit.cli.common import STEP, STOP
+from gdfit.cli.common import STEP_PARAMS, STOP
+
+#: What α is for each policy that takes it (``gdfit steps NAME``; the defaults are the
+#: policies' own, shown beside).
+ALPHA_ROLE = {
+    "fixed": "the step α", "momentum": "the step α", "nesterov": "the step α",
+    "norm": "the length α of every step", "backtracking": "the first trial step α₀",
+    "wolfe": "the first trial step α₀", "bb": "the first step", "adam": "the learning rate α",
+    "adagrad": "the learning rate α", "rmsprop": "the learning rate α",
+    "decay": "α₀ in α_t = α₀/t^p",
+}
+
+#: The help of each per-policy step option (without its default, which each policy states).
+STEP_OPTION_HELP = {
+    "--armijo-c": "Backtracking: sufficient-decrease constant c in (0, 1).",
+    "--shrink": "Backtracking: factor ρ in (0, 1) that shrinks α after each rejected trial.",
+    "--wolfe-c1": "Wolfe: sufficient-decrease constant c₁ in (0, c₂).",
+    "--wolfe-c2": "Wolfe: curvature constant c₂ in (c₁, 1).",
+    "--bb-variant": "BB: bb1 (long step sᵀs/sᵀy), bb2 (short step sᵀy/yᵀy) or alternate.",
+    "--bb-min": "BB: smallest step allowed (safeguard).",
+    "--bb-max": "BB: largest step allowed (safeguard).",
+    "--tr-method": "Trust region: cauchy (steepest descent capped by the radius) or dogleg "
+                   "(towards the Newton step; second-order).",
+    "--tr-radius": "Trust region: initial radius Δ₀.",
+    "--tr-max-radius": "Trust region: largest radius Δ_max.",
+    "--tr-eta": "Trust region: accept a step when ρ = actual/predicted decrease > η, η in "
+                "[0, 0.25).",
+    "--cg-restart": "CG: reset the direction to −∇f every N iterations; 0 never.",
+    "--momentum-beta": "Momentum: β in [0, 1).",
+    "--nesterov-restart": "Nesterov: reset the momentum when the gradient test or the "
+                          "function test fails, or never.",
+    "--adam-beta1": "Adam: decay β₁ of the gradient's running mean, in [0, 1).",
+    "--adam-beta2": "Adam: decay β₂ of the squared gradient's running mean, in (0, 1).",
+    "--eps": "Adam, AdaGrad, RMSProp: ε added to the denominator.",
+    "--rms-decay": "RMSProp: decay ρ of the squared gradient's running mean, in [0, 1).",
+    "--decay-power": "Decay: power p in (0, 1] of α_t = α₀/t^p.",
+    "--decay-norm": "Decay: take steps of length α_t (α_t/‖∇f‖ times the gradient), the "
+                    "fixed-length step made convergent.",
+}
 
 
-def _step(option: str, text: str, **kw: Any) -> Any:
-    return typer.Option(option, help=text, rich_help_panel=STEP, show_default=False, **kw)
+def _step(option: str, **kw: Any) -> Any:
+    return typer.Option(option, help=STEP_OPTION_HELP[option], rich_help_panel=STEP_PARAMS,
+                        show_default=False, **kw)
 
 
 def _stop(option: str, text: str, **kw: Any) -> Any:
     return typer.Option(option, help=text, rich_help_panel=STOP, **kw)
 
 
-STEP_HELP = ("How each step is chosen (gdfit steps lists every policy with its formula and "
-             "defaults): cg (the default: conjugate gradient, not plain gradient descent; no "
-             "tuning), exact (steepest descent, exact line search), backtracking (Armijo), wolfe "
-             "(strong Wolfe line search), lipschitz (α = 1/L), bb (Barzilai–Borwein), "
-             "trust-region, momentum, "
-             "nesterov, adam, adagrad, rmsprop, decay (α₀/t^p), fixed (constant α), norm "
-             "(steps of fixed length α).")
-ALPHA_HELP = ("α: the step for fixed and momentum (default 0.01) and nesterov (default "
-              "1/L); the step length for norm (0.01); the first trial for backtracking "
-              "and wolfe (1); the first step for bb (default: the exact step); the learning "
-              "rate of adam (0.01), adagrad (0.1), rmsprop (0.001); α₀ for decay (0.01).")
+STEP_HELP = ("How each step is chosen: cg (the default: conjugate gradient, no tuning), exact, "
+             "backtracking, wolfe, lipschitz, bb, trust-region, momentum, nesterov, adam, "
+             "adagrad, rmsprop, decay, fixed, norm. gdfit steps lists them with their "
+             "formulas; gdfit steps NAME explains one and its options.")
+ALPHA_HELP = ("α: the step, step length, first trial or learning rate, as the policy uses it "
+              "(gdfit steps NAME says which, and its default).")
 
-WolfeC1Option = Annotated[float | None, _step(
-    "--wolfe-c1", "Wolfe: sufficient-decrease constant c₁ in (0, c₂) \\[default: 1e-4]")]
-WolfeC2Option = Annotated[float | None, _step(
-    "--wolfe-c2", "Wolfe: curvature constant c₂ in (c₁, 1) \\[default: 0.9]")]
-BBVariantOption = Annotated[BBVariant | None, _step(
-    "--bb-variant", "BB: bb1 (long step sᵀs/sᵀy), bb2 (short step sᵀy/yᵀy) or alternate "
-    "\\[default: bb1]")]
-BBMinOption = Annotated[float | None, _step(
-    "--bb-min", "BB: smallest step allowed (safeguard) \\[default: 1e-30]")]
-BBMaxOption = Annotated[float | None, _step(
-    "--bb-max", "BB: largest step allowed (safeguard) \\[default: 1e30]")]
-TRMethodOption = Annotated[TrustRegionMethod | None, _step(
-    "--tr-method", "Trust region: cauchy (steepest descent capped by the radius) or dogleg "
-    "(towards the Newton step; second-order) \\[default: cauchy]")]
-TRRadiusOption = Annotated[float | None, _step(
-    "--tr-radius", "Trust region: initial radius Δ₀ \\[default: 1]")]
-TRMaxRadiusOption = Annotated[float | None, _step(
-    "--tr-max-radius", "Trust region: largest radius Δ_max \\[default: 1e10]")]
-TREtaOption = Annotated[float | None, _step(
-    "--tr-eta", "Trust region: accept a step when ρ = actual/predicted decrease > η, η in "
-    "\\[0, 0.25) \\[default: 0.15]")]
-CGRestartOption = Annotated[int | None, _step(
-    "--cg-restart", "CG: reset the direction to −∇f every N iterations; 0 never "
-    "\\[default: 0]", metavar="N")]
-MomentumBetaOption = Annotated[float | None, _step(
-    "--momentum-beta", "Momentum: β in [0, 1) \\[default: 0.9]")]
-NesterovRestartOption = Annotated[NesterovRestart | None, _step(
-    "--nesterov-restart", "Nesterov: reset the momentum when the gradient test or the "
-    "function test fails, or never \\[default: gradient]")]
-AdamBeta1Option = Annotated[float | None, _step(
-    "--adam-beta1", "Adam: decay β₁ of the gradient's running mean, in [0, 1) "
-    "\\[default: 0.9]")]
-AdamBeta2Option = Annotated[float | None, _step(
-    "--adam-beta2", "Adam: decay β₂ of the squared gradient's running mean, in (0, 1) "
-    "\\[default: 0.999]")]
-EpsOption = Annotated[float | None, _step(
-    "--eps", "Adam, AdaGrad, RMSProp: ε added to the denominator \\[default: 1e-8; AdaGrad "
-    "1e-10]")]
-RMSDecayOption = Annotated[float | None, _step(
-    "--rms-decay", "RMSProp: decay ρ of the squared gradient's running mean, in [0, 1) "
-    "\\[default: 0.9999]")]
-DecayPowerOption = Annotated[float | None, _step(
-    "--decay-power", "Decay: power p in (0, 1] of α_t = α₀/t^p \\[default: 0.25]")]
-DecayNormOption = Annotated[bool, _step(
-    "--decay-norm", "Decay: take steps of length α_t (α_t/‖∇f‖ times the gradient), the "
-    "fixed-length step made convergent.")]
+ArmijoCOption = Annotated[float | None, _step("--armijo-c")]
+ShrinkOption = Annotated[float | None, _step("--shrink")]
+WolfeC1Option = Annotated[float | None, _step("--wolfe-c1")]
+WolfeC2Option = Annotated[float | None, _step("--wolfe-c2")]
+BBVariantOption = Annotated[BBVariant | None, _step("--bb-variant")]
+BBMinOption = Annotated[float | None, _step("--bb-min")]
+BBMaxOption = Annotated[float | None, _step("--bb-max")]
+TRMethodOption = Annotated[TrustRegionMethod | None, _step("--tr-method")]
+TRRadiusOption = Annotated[float | None, _step("--tr-radius")]
+TRMaxRadiusOption = Annotated[float | None, _step("--tr-max-radius")]
+TREtaOption = Annotated[float | None, _step("--tr-eta")]
+CGRestartOption = Annotated[int | None, _step("--cg-restart", metavar="N")]
+MomentumBetaOption = Annotated[float | None, _step("--momentum-beta")]
+NesterovRestartOption = Annotated[NesterovRestart | None, _step("--nesterov-restart")]
+AdamBeta1Option = Annotated[float | None, _step("--adam-beta1")]
+AdamBeta2Option = Annotated[float | None, _step("--adam-beta2")]
+EpsOption = Annotated[float | None, _step("--eps")]
+RMSDecayOption = Annotated[float | None, _step("--rms-decay")]
+DecayPowerOption = Annotated[float | None, _step("--decay-power")]
+DecayNormOption = Annotated[bool, _step("--decay-norm")]
 
 RelGradTolOption = Annotated[float, _stop(
     "--rel-grad-tol", "Stop when ‖∇f‖ ≤ this × its starting value (relative); 0 switches it "
@@ -102,3 +115,32 @@ PatienceTolOption = Annotated[float | None, _stop(
 TimeLimitOption = Annotated[float, _stop(
     "--time-limit", "Stop after this many seconds of descent (a budget, like --max-iter); 0 "
     "switches it off.", metavar="SECONDS")]
+
+#: Every per-policy step option and its declaration (for ``gdfit steps NAME``).
+STEP_OPTIONS: dict[str, Any] = {
+    "--armijo-c": ArmijoCOption, "--shrink": ShrinkOption, "--wolfe-c1": WolfeC1Option,
+    "--wolfe-c2": WolfeC2Option, "--bb-variant": BBVariantOption, "--bb-min": BBMinOption,
+    "--bb-max": BBMaxOption, "--tr-method": TRMethodOption, "--tr-radius": TRRadiusOption,
+    "--tr-max-radius": TRMaxRadiusOption, "--tr-eta": TREtaOption,
+    "--cg-restart": CGRestartOption, "--momentum-beta": MomentumBetaOption,
+    "--nesterov-restart": NesterovRestartOption, "--adam-beta1": AdamBeta1Option,
+    "--adam-beta2": AdamBeta2Option, "--eps": EpsOption, "--rms-decay": RMSDecayOption,
+    "--decay-power": DecayPowerOption, "--decay-norm": DecayNormOption,
+}
+
+
+def step_option_metavar(option: str) -> str:
+    """What follows a step option on the command line: ``NUM``, ``N``, ``[a|b]``, or nothing
+    for a flag (``--alpha`` is ``NUM``)."""
+    if option not in STEP_OPTIONS:
+        return "NUM"
+    kind, info = get_args(STEP_OPTIONS[option])[:2]
+    kinds = [k for k in get_args(kind) if k is not type(None)] or [kind]
+    base = kinds[0]
+    if getattr(info, "metavar", None):
+        return str(info.metavar)
+    if base is bool:
+        return ""
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "[" + "|".join(str(m.value) for m in base) + "]"
+    return "N" if base is int else "NUM"

@@ -55,8 +55,8 @@ BatchSizeOption = Annotated[int | None, typer.Option(
     "reshuffled every epoch (1 = stochastic) \\[default: all rows]", rich_help_panel=STEP,
     show_default=False)]
 SeedOption = Annotated[int | None, typer.Option(
-    "--seed", help="Seed of the mini-batch shuffle \\[default: 0]", rich_help_panel=STEP,
-    show_default=False)]
+    "--seed", min=0, help="Seed of the mini-batch shuffle \\[default: 0]",
+    rich_help_panel=STEP, show_default=False)]
 ScaleOption = Annotated[Scale, typer.Option(
     "--scale", help="Descend on standardised columns or on the raw ones; results are always "
     "in the data's units.", rich_help_panel=STEP)]
