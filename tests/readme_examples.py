@@ -50,12 +50,20 @@ Comparison
 Lines are compared right-stripped, without trailing blank lines, after masking on both sides
 what changes from run to run: durations (``0.158 ms``, ``822 ms``, ``1.2 s``), ``elapsed_s`` in
 JSON and in CSV (by its header), versions (``gdfit 0.1.0``, ``"gdfit_version"``), ISO
-timestamps and the temporary folder's path. Everything else is compared exactly. A line that
-is only ``...`` or ``…`` stands for any number of lines. In a box-drawn table that holds a
-masked field, the column widths follow that field, so there runs of spaces and of rule
-characters count as one; and since a masked value can also move where a line of the result
-wraps, a continuation line (indented by 12 spaces or more, outside box-drawn tables) is compared
-joined to the line before it.
+timestamps and the temporary folder's path. Numbers are compared as numbers: they agree when
+equal to a relative 1e-6 (``RELATIVE``), or when both are below 1e-8 (``ROUNDING``: gradient
+norms at convergence, distances to the exact solution), since their last digits depend on the
+machine's SIMD width and BLAS kernels (the same wheel of numpy sums in another order on a CPU
+with AVX-512); where a line's numbers change width, runs of blanks and of rule characters count
+as one. A block whose figures are machine-dependent beyond that (digits of accuracy of
+``numpy.linalg.lstsq``, iteration counts of a policy whose last steps are taken in rounding
+noise) says so before its fence, ``<!-- numbers within 1: why -->`` or ``<!-- numbers within
+10%: why -->``, and its numbers may then differ by that much. In a text plot a run of glyphs
+(block elements, braille) counts as one mark: the axes, labels and legend are compared, not
+the cells a curve crosses. Everything else is compared exactly. A line that is only ``...``
+or ``…`` stands for any number of lines. Since a masked value can also move where a line of
+the result wraps, a continuation line (indented by 12 spaces or more, outside box-drawn tables)
+is compared joined to the line before it.
 
 Maintenance
 -----------
@@ -85,6 +93,7 @@ import functools
 import importlib.util
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -111,6 +120,8 @@ ENVIRONMENT = {"NO_COLOR": "1", "COLUMNS": "100", "LINES": "40", "TERM": "dumb",
 
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<reason>.*?)\s*-->\s*$")
+_WITHIN = re.compile(r"^\s*<!--\s*numbers within\s+(?P<within>[0-9.eE+-]+%?)\s*:\s*"
+                     r"(?P<reason>.*?)\s*-->\s*$")
 _EXIT = re.compile(r"(?:^|\s)#[^\n]*?\bexit\s+(\d+)\b")
 _ECHO_STATUS = re.compile(r'^echo\s+"?\$\?"?(?:\s|;|$)')
 _MARK = re.compile(r"\x1e(\d+) (\d+)\x1e")
@@ -131,6 +142,8 @@ class Command:
     span: tuple[int, int]  # README lines [start, end) (0-based) holding that output
     status: int | None  # the exit status it must have; None: the next command prints it
     compared: bool = True  # False for command-only blocks: only the status counts
+    #: <!-- numbers within W: why --> (W or W%): numbers may differ by up to W (or W percent)
+    within: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -229,6 +242,13 @@ def parse(text: str) -> list[Block]:
         before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
         marker = _NOT_RUN.match(before)
         block = _classify(i + 1, info, indent, body, marker.group("reason") if marker else None)
+        tolerance = _WITHIN.match(before)
+        if tolerance:
+            text = tolerance.group("within")
+            within = ((0.0, float(text[:-1]) / 100) if text.endswith("%")
+                      else (float(text), 0.0))
+            block = dataclasses.replace(block, commands=tuple(
+                dataclasses.replace(c, within=within) for c in block.commands))
         if block.kind == "python" and block.not_run is None:
             block = dataclasses.replace(block, session=tuple(session))
             session.append((block.line, body))
@@ -353,7 +373,60 @@ def prepare(lines: Sequence[str], tmp: str | None = None) -> list[str]:
     return out
 
 
-def matches(expected: Sequence[str], actual: Sequence[str]) -> bool:
+# A number as printed: 12, -3.5, 1.2e-15, .5 (not a digit inside a name such as x0 or w[x^2]).
+_NUMBER = re.compile(r"(?<![\w.^])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+_RULES = re.compile(r"([─━═])\1+")
+#: Two printed numbers agree when they differ by no more than this, relatively: the last
+#: digits of a sum depend on the machine's SIMD width and BLAS kernels, not on gdfit.
+RELATIVE = 1e-6
+#: Numbers at rounding level (gradient norms at convergence, distances to the exact solution)
+#: agree when both are below this: their digits are rounding noise, their size is the claim.
+ROUNDING = 1e-8
+
+
+# The glyphs of a text plot (block elements, braille): where a curve crosses from one cell to
+# the next depends on its values' last digits.
+_GLYPHS = re.compile(r"[\u2580-\u259f\u2800-\u28ff][\u2580-\u259f\u2800-\u28ff ]*")
+
+
+def _skeleton(line: str) -> str:
+    """A line without its numbers, blank and rule runs counted as one (widths follow digits),
+    and a run of plot glyphs (with the blanks among them) as one mark."""
+    line = _GLYPHS.sub("▒ ", _NUMBER.sub("#", line))
+    return _RULES.sub(r"\1", re.sub(r" +", " ", line)).strip()
+
+
+def same_line(expected: str, actual: str, within: tuple[float, float] = (0.0, 0.0)) -> bool:
+    """Whether a prepared README line says what a prepared output line says: the same text,
+    and numbers equal, within `RELATIVE`, both below `ROUNDING`, or within `within`
+    (absolute, relative)."""
+    if expected == actual:
+        return True
+    if _skeleton(expected) != _skeleton(actual):
+        return False
+    numbers = _NUMBER.findall(_GLYPHS.sub(" ", expected)), _NUMBER.findall(_GLYPHS.sub(" ", actual))
+    for a, b in zip(*numbers, strict=True):
+        if a == b:
+            continue
+        x, y = float(a), float(b)
+        if not (math.isclose(x, y, rel_tol=max(RELATIVE, within[1]), abs_tol=within[0])
+                or max(abs(x), abs(y)) < ROUNDING):
+            return False
+    return True
+
+
+class _Comparable(str):
+    """A prepared line that compares by :func:`same_line` (for difflib's matchers)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and same_line(str(self), str(other))
+
+    def __hash__(self) -> int:
+        return hash(_skeleton(self))
+
+
+def matches(expected: Sequence[str], actual: Sequence[str],
+            within: tuple[float, float] = (0.0, 0.0)) -> bool:
     """Prepared README lines against prepared output; an elision line matches any lines."""
     memo: dict[tuple[int, int], bool] = {}
 
@@ -364,7 +437,8 @@ def matches(expected: Sequence[str], actual: Sequence[str]) -> bool:
             elif expected[i].strip() in ELISIONS:
                 memo[i, j] = any(at(i + 1, k) for k in range(j, len(actual) + 1))
             else:
-                memo[i, j] = j < len(actual) and expected[i] == actual[j] and at(i + 1, j + 1)
+                memo[i, j] = (j < len(actual) and same_line(expected[i], actual[j], within)
+                              and at(i + 1, j + 1))
         return memo[i, j]
 
     return at(0, 0)
@@ -395,7 +469,8 @@ class Outcome:
                          + ("\n    its output:\n" + "\n".join("    " + x for x in self.output)
                             if not self.command.compared or not self.output else ""))
         if self.command.compared and not matches(prepare(self.command.expected),
-                                                 prepare(self.output, tmp)):
+                                                 prepare(self.output, tmp),
+                                                 self.command.within):
             diff = difflib.unified_diff(list(self.command.expected), self.output,
                                         f"README.md line {self.command.span[0] + 1}",
                                         "actual output", lineterm="", n=2)
@@ -618,14 +693,14 @@ def run_blocks(blocks: Sequence[Block], jobs: int = JOBS) -> dict[int, Run]:
 
 # --- rewriting the README from actual runs ---------------------------------------------------
 
-def rewrite(expected: Sequence[str], actual: Sequence[str], tmp: str | None = None
-            ) -> list[str]:
+def rewrite(expected: Sequence[str], actual: Sequence[str], tmp: str | None = None,
+            within: tuple[float, float] = (0.0, 0.0)) -> list[str]:
     """New README lines for an output: the actual lines, keeping README lines that still match
     (masked values stay as written) and each elision with as many lines around it as before."""
     actual = list(actual)
     while actual and not actual[-1].rstrip():
         actual.pop()
-    if matches(prepare(expected), prepare(actual, tmp)):
+    if matches(prepare(expected), prepare(actual, tmp), within):
         return list(expected)
     trailing: list[str] = []
     body = list(expected)
@@ -655,7 +730,7 @@ def _place(pieces: list[list[str]], actual: list[str], tmp: str | None
     """The lines of `actual` that each piece between elisions stands for, in order: the first
     piece from the start, the last to the end, each spanning the lines it matches plus as many
     lines around them as it has unmatched ones (None when the last piece has no room left)."""
-    prepared = _prepared(actual, tmp)
+    prepared = [_Comparable(line) for line in _prepared(actual, tmp)]
     chosen: list[list[str]] = []
     cursor = 0
     for k, piece in enumerate(pieces):
@@ -664,7 +739,7 @@ def _place(pieces: list[list[str]], actual: list[str], tmp: str | None
             chosen.append([])
             cursor = len(actual) if last else cursor
             continue
-        want = _prepared(piece)
+        want = [_Comparable(line) for line in _prepared(piece)]
         blocks = [b for b in difflib.SequenceMatcher(None, want, prepared[cursor:],
                                                      autojunk=False).get_matching_blocks()
                   if b.size]
@@ -685,7 +760,8 @@ def _place(pieces: list[list[str]], actual: list[str], tmp: str | None
 
 def _keep_matching(old: list[str], new: list[str], tmp: str | None) -> list[str]:
     """`new`, with the lines of `old` that match it after masking kept as they were."""
-    a, b = _prepared(old), _prepared(new, tmp)
+    a = [_Comparable(line) for line in _prepared(old)]
+    b = [_Comparable(line) for line in _prepared(new, tmp)]
     old_lines = [line.rstrip() for line in old]
     out = [line.rstrip() for line in new]
     if tmp:
@@ -706,7 +782,7 @@ def update(text: str, runs: Sequence[Run]) -> tuple[str, list[str]]:
             command = outcome.command
             if not command.compared or outcome.status is None:
                 continue
-            new = rewrite(command.expected, outcome.output, run.tmp)
+            new = rewrite(command.expected, outcome.output, run.tmp, command.within)
             if new != list(command.expected):
                 edits.append((command.span, run.block.indent, new))
                 diff = difflib.unified_diff(list(command.expected), new,

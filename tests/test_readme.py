@@ -182,9 +182,44 @@ def test_tables_with_a_masked_cell_are_compared_without_their_padding() -> None:
               "  1e5┤ ▞▞ cg    │"]
     assert rx.matches(rx.prepare(readme), rx.prepare(actual))
     plot = ["  1e5┤ ▞▞ cg    │"]
-    assert not rx.matches(rx.prepare(plot), rx.prepare(["  1e5┤ ▞▞  cg   │"]))
+    assert not rx.matches(rx.prepare(plot), rx.prepare(["  1e5┤ ▞▞ bb    │"]))
     assert not rx.matches(rx.prepare(readme), rx.prepare([*actual[:2], "│ 2 │ 0.285 ms │",
                                                           *actual[3:]]))
+
+
+def test_numbers_agree_to_their_rounding_and_no_further() -> None:
+    # The last digits of a sum depend on the CPU's SIMD width: 1e-14 relative is the same figure.
+    assert rx.same_line("r 0.6256304344900888 n 500", "r 0.625630434490081 n 500")
+    # Rounding-level figures agree whatever their digits; their size is what the README claims.
+    assert rx.same_line("gradient norm 2.06e-15 ≤ 1e-12", "gradient norm 1.12e-15 ≤ 1e-12")
+    assert rx.same_line("│ 2 │ 1.58e-13 │", "│ 2 │  1.6e-13 │")
+    assert not rx.same_line("gradient norm 2.06e-15", "gradient norm 2.06e-3")
+    assert not rx.same_line("w 2.5477374689", "w 2.5477474689")  # a real change, 4e-6
+    assert not rx.same_line("iterations 114", "iterations 106")
+    assert not rx.same_line("iterations 114", "iterations 114 of 200")
+    assert not rx.same_line("x^2 1.5", "x^3 1.5")
+
+
+def test_a_block_may_allow_its_numbers_a_stated_tolerance() -> None:
+    text = "\n".join(["<!-- numbers within 10%: a line search in rounding noise -->", "```",
+                      "$ gdfit compare data.csv", "│ wolfe │ 114 │", "```", "",
+                      "<!-- numbers within 1: LRE digits -->", "```", "$ gdfit x",
+                      "Norris 12.41", "```", "", "```", "$ gdfit y", "n 3", "```"])
+    first, second, third = (b.commands[0] for b in rx.parse(text))
+    assert first.within == (0.0, 0.1) and second.within == (1.0, 0.0)
+    assert third.within == (0.0, 0.0)
+    assert rx.matches(["│ wolfe │ 114 │"], ["│ wolfe │ 106 │"], first.within)
+    assert not rx.matches(["│ wolfe │ 114 │"], ["│ wolfe │ 90 │"], first.within)
+    assert rx.matches(["Norris 12.41"], ["Norris 12.39"], second.within)
+    assert not rx.matches(["Norris 12.41"], ["Norris 12.39"], third.within)
+
+
+def test_a_plot_is_compared_by_its_axes_and_labels_not_its_cells() -> None:
+    readme = ["     │ ▞▞ fixed        ▝▀▀▀▀▄▄▄▄▖      │", "1e3┤▐ ▐        ▜▄       │"]
+    actual = ["     │ ▞▞ fixed        ▝▀▀▀▀▙▄▄▄▖      │", "1e3┤▐ ▐▖       ▜▄       │"]
+    assert rx.matches(readme, actual)
+    assert not rx.matches(readme, [actual[0].replace("fixed", "bb   "), actual[1]])
+    assert not rx.matches(readme, [actual[0], actual[1].replace("1e3", "1e4")])
 
 
 def test_a_line_wrapped_elsewhere_still_matches() -> None:
@@ -215,10 +250,11 @@ def test_matches_with_elisions(expected: list[str], actual: list[str], result: b
 # --- rewriting --------------------------------------------------------------------------
 
 def test_rewrite_keeps_what_still_matches_and_changes_the_rest() -> None:
-    old = ["status  converged", "iterations 4 (1.76 ms)", "distance 3.99e-13"]
-    new = ["status  converged   ", "iterations 4 (0.2 ms)", "distance 4.5e-13", ""]
+    old = ["status  converged", "iterations 4 (1.76 ms)", "distance 3.99e-3", "g 2e-15"]
+    new = ["status  converged   ", "iterations 4 (0.2 ms)", "distance 4.5e-3", "g 1e-15", ""]
+    # rounding-level figures that agree are kept as written, like the masked timings
     assert rx.rewrite(old, new) == ["status  converged", "iterations 4 (1.76 ms)",
-                                    "distance 4.5e-13"]
+                                    "distance 4.5e-3", "g 2e-15"]
     assert rx.rewrite(old, [*old, ""]) == old
 
 
