@@ -47,6 +47,7 @@ from gdfit.cli.step_options import (
     EpsOption,
     MomentumBetaOption,
     NesterovRestartOption,
+    NormShrinkOption,
     ParamTolOption,
     PatienceOption,
     PatienceTolOption,
@@ -161,6 +162,7 @@ def fit_command(
     adam_beta2: AdamBeta2Option = None,
     eps: EpsOption = None,
     rms_decay: RMSDecayOption = None,
+    norm_shrink: NormShrinkOption = None,
     decay_power: DecayPowerOption = None,
     decay_norm: DecayNormOption = False,
     max_iter: Annotated[int, typer.Option(
@@ -289,7 +291,8 @@ def fit_command(
             variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,
             radius=tr_radius, max_radius=tr_max_radius, eta=tr_eta, restart_every=cg_restart,
             beta=momentum_beta, restart=nesterov_restart, beta1=adam_beta1, beta2=adam_beta2,
-            eps=eps, decay_rate=rms_decay, power=decay_power, normalize=decay_norm or None)
+            eps=eps, decay_rate=rms_decay, shrink=norm_shrink, power=decay_power,
+            normalize=decay_norm or None)
         stop_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
             patience=patience, patience_tol=patience_tol, time_limit=time_limit)

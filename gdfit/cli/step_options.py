@@ -53,6 +53,9 @@ STEP_OPTION_HELP = {
     "--adam-beta2": "Adam: decay β₂ of the squared gradient's running mean, in (0, 1).",
     "--eps": "Adam, AdaGrad, RMSProp: ε added to the denominator.",
     "--rms-decay": "RMSProp: decay ρ of the squared gradient's running mean, in [0, 1).",
+    "--norm-shrink": "Norm: factor in (0, 1] that shortens the step length whenever a step of "
+                     "that length would not lower the loss; 1 keeps it constant (the "
+                     "tutorial's fixed-length step, which circles the minimum).",
     "--decay-power": "Decay: power p in (0, 1] of α_t = α₀/t^p.",
     "--decay-norm": "Decay: take steps of length α_t (α_t/‖∇f‖ times the gradient), the "
                     "fixed-length step made convergent.",
@@ -93,6 +96,7 @@ AdamBeta1Option = Annotated[float | None, _step("--adam-beta1")]
 AdamBeta2Option = Annotated[float | None, _step("--adam-beta2")]
 EpsOption = Annotated[float | None, _step("--eps")]
 RMSDecayOption = Annotated[float | None, _step("--rms-decay")]
+NormShrinkOption = Annotated[float | None, _step("--norm-shrink")]
 DecayPowerOption = Annotated[float | None, _step("--decay-power")]
 DecayNormOption = Annotated[bool, _step("--decay-norm")]
 
@@ -125,7 +129,7 @@ STEP_OPTIONS: dict[str, Any] = {
     "--cg-restart": CGRestartOption, "--momentum-beta": MomentumBetaOption,
     "--nesterov-restart": NesterovRestartOption, "--adam-beta1": AdamBeta1Option,
     "--adam-beta2": AdamBeta2Option, "--eps": EpsOption, "--rms-decay": RMSDecayOption,
-    "--decay-power": DecayPowerOption, "--decay-norm": DecayNormOption,
+    "--norm-shrink": NormShrinkOption, "--decay-power": DecayPowerOption, "--decay-norm": DecayNormOption,
 }
 
 
