@@ -134,6 +134,8 @@ def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *,
     message = run.message
     if run.reason is StopReason.diverged:
         message += "; " + divergence_advice(setup.policy, setup.scale)
+    elif run.reason is StopReason.stalled:
+        message += ": " + stall_advice(setup.policy, mini_batch=fields.get("epochs") is not None)
     elif run.reason is StopReason.max_iter and setup.grad_tol > 0:
         message += (f" before grad_tol= was met ({gradient} {run.grad_norm:.3g} > "
                     f"{setup.grad_tol:g})")
@@ -286,6 +288,21 @@ def descend_statistics(setup: Setup, *, target: str,
     return build_result(setup, run, records, target=target, loss=mse,
                         r2=statistics_quality(problem, mse),
                         lstsq=normal_equations_solution(problem))
+
+
+def stall_advice(policy: StepPolicy, *, mini_batch: bool = False) -> str:
+    """What to try after a run stalled (no new lowest loss for ``stall_iter=`` iterations)."""
+    if mini_batch:
+        return ("the mini-batch noise hides any further progress; try a larger batch_size=, "
+                "a smaller alpha=, or accept the fit with a tolerance such as rel_loss_tol= or "
+                "patience=; stall_iter=0 switches this check off")
+    tips = ["step=cg (no tuning)"]
+    if getattr(policy, "alpha", None) is not None and policy.needs_tuning:
+        tips.append(f"a smaller alpha= (it was {policy.alpha:g})")  # type: ignore[attr-defined]
+    tips.append("a looser grad_tol=")
+    return ("the step is too long for this data to settle, or the loss is as low as rounding "
+            f"allows; try {', '.join(tips[:-1])} or {tips[-1]}; stall_iter=0 switches this "
+            "check off")
 
 
 def divergence_advice(policy: StepPolicy, scale: Scale) -> str:

@@ -45,7 +45,7 @@ from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
 from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepInfo, StepPolicy
-from gdfit.stopping import Progress, StopReason, StopRule, first_reason
+from gdfit.stopping import Progress, StopReason, StopRule, first_reason, split_stall
 from gdfit.unconverged import warns_unconverged
 
 
@@ -167,8 +167,10 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     Parameters mean what they mean in :func:`gdfit.solver.descend`; ``full`` is the whole
     data's objective in the same coordinates as ``batches``. Gradient evaluations count batch
     gradients; function evaluations count the full-data losses the stopping rules look at.
+    The stall rule's "lowest loss" is the full-data loss too: the batch losses are noisy.
     """
     start = time.perf_counter()
+    rules, stall, stall_at = split_stall(rules)
     theta = np.array(theta0, dtype=np.float64)
     loss, grad, gnorm = full.loss_grad_norm(theta)
     gnorm0 = gnorm
@@ -236,6 +238,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             fired = first_reason(rules, Progress(
                 k, loss, change, gnorm, vector_norm(delta), vector_norm(theta), gnorm0,
                 time.perf_counter() - start))
+            if k - best[4] >= stall_at and fired is None and stall is not None:
+                fired = (StopReason.stalled, stall.message(k, best[4], best_loss))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
@@ -247,6 +251,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
         theta, loss, grad, gnorm, k, last = best
     else:
         ran = k
+        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
+            theta, loss, grad, gnorm, k, last = best
     report(iterate())
     reason, message = fired
     return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,

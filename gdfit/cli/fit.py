@@ -54,6 +54,7 @@ from gdfit.cli.step_options import (
     RelGradTolOption,
     RelLossTolOption,
     RMSDecayOption,
+    StallIterOption,
     ShrinkOption,
     TimeLimitOption,
     TREtaOption,
@@ -179,6 +180,7 @@ def fit_command(
     patience: PatienceOption = 0,
     patience_tol: PatienceTolOption = None,
     time_limit: TimeLimitOption = 0.0,
+    stall_iter: StallIterOption = None,
     scale: Annotated[Scale, typer.Option(
         "--scale", help="Descend on standardised columns or on the raw ones; results are "
         "always in the data's units.", rich_help_panel=STEP)] = Scale.standard,
@@ -295,11 +297,13 @@ def fit_command(
             normalize=decay_norm or None)
         stop_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
-            patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+            patience=patience, patience_tol=patience_tol, time_limit=time_limit,
+            stall_iter=stall_iter)
         build_rules(max_iter, grad_tol, loss_tol, extra_rules=stop_rules)  # the tolerances
         if stop_rules and (poly is not None or precise):
-            raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience and "
-                              "--time-limit cannot be combined with --poly or --precise yet")
+            raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience, "
+                              "--time-limit and --stall-iter cannot be combined with --poly or "
+                              "--precise yet")
         views = DescentViews(trace=trace, plot=plot, plot_file=plot_file, explain=explain,
                              batch_size=batch_size, seed=seed, quiet=quiet, force=force,
                              inputs=tuple(inputs))

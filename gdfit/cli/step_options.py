@@ -116,6 +116,10 @@ PatienceOption = Annotated[int, _stop(
 PatienceTolOption = Annotated[float | None, _stop(
     "--patience-tol", "The improvement --patience asks for, absolute, in the loss the descent "
     "sees (MSE/var(y) under --scale standard) \\[default: 1e-4]", show_default=False)]
+StallIterOption = Annotated[int | None, _stop(
+    "--stall-iter", "Stop, not converged (exit 3, status stalled), after N iterations in a row "
+    "without a new lowest loss (the full-data loss with --batch-size); 0 switches it off "
+    "\\[default: 5000]", metavar="N", min=0, show_default=False)]
 TimeLimitOption = Annotated[float, _stop(
     "--time-limit", "Stop after this many seconds of descent (a budget, like --max-iter); 0 "
     "switches it off.", metavar="SECONDS")]
