@@ -37,6 +37,7 @@ from gdfit.api import (
 )
 from gdfit.api import fit as full_batch_fit
 from gdfit.arrays import design
+from gdfit.choices import DEFAULT_STOCHASTIC_STEP
 from gdfit.errors import OptionError
 from gdfit.history import Recorder
 from gdfit.objective import LeastSquares, Vector, vector_norm
@@ -206,6 +207,7 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     due = -1 if callback is None else advance(0)
     # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+    best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
     fired: tuple[StopReason, str] | None = None
     try:
         # Not the loop first: see gdfit.solver.descend (a Ctrl-C on the loop's backward jump).
@@ -229,7 +231,9 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if loss < best_loss:
-                best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+                best_loss, best, moved = loss, (theta, loss, grad, gnorm, k, last), k
+            if gnorm < best_gnorm:  # progress too, where the loss is flat to rounding
+                best_gnorm, moved = gnorm, k
             if keep is not None:
                 keep(iterate())
             if k == due:
@@ -238,8 +242,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             fired = first_reason(rules, Progress(
                 k, loss, change, gnorm, vector_norm(delta), vector_norm(theta), gnorm0,
                 time.perf_counter() - start))
-            if k - best[4] >= stall_at and fired is None and stall is not None:
-                fired = (StopReason.stalled, stall.message(k, best[4], best_loss))
+            if k - moved >= stall_at and fired is None and stall is not None:
+                fired = (StopReason.stalled, stall.message(k, moved, best[4]))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
@@ -270,7 +274,7 @@ def fit_minibatch(
     features: Sequence[str] | None = None,
     target: str | None = None,
     intercept: bool = True,
-    step: str | StepPolicy = DEFAULT_STEP,
+    step: str | StepPolicy | None = None,
     alpha: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
     grad_tol: float = DEFAULT_GRAD_TOL,
@@ -286,7 +290,9 @@ def fit_minibatch(
 
     The other parameters mean what they mean in :func:`gdfit.fit`. ``batch_size`` None or ≥ n
     is the full batch and
-    simply calls :func:`gdfit.fit` (``epochs`` is then None). The tolerances are tested on the
+    simply calls :func:`gdfit.fit` (``epochs`` is then None). ``step`` None is
+    :data:`~gdfit.choices.DEFAULT_STOCHASTIC_STEP` (``"decay"``) on mini-batches and the
+    full-batch default (``"cg"``) otherwise. The tolerances are tested on the
     full-data gradient and loss, so the default ``grad_tol`` is rarely met by a constant step:
     give a loss tolerance or a budget. ``FitResult.epochs`` counts the passes over the data,
     the last possibly partial.
@@ -303,7 +309,10 @@ def fit_minibatch(
     if batch_size is not None and batch_size < 1:
         raise OptionError(f"batch_size= must be ≥ 1, got {batch_size}")
     Xa, ya, names, target = design(X, y, features=features, target=target)
-    if batch_size is None or batch_size >= Xa.shape[0]:
+    full_batch = batch_size is None or batch_size >= Xa.shape[0]
+    if step is None:
+        step = DEFAULT_STEP if full_batch else DEFAULT_STOCHASTIC_STEP
+    if batch_size is None or full_batch:
         return full_batch_fit(Xa, ya, features=names, target=target, intercept=intercept,
                               step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                               loss_tol=loss_tol, scale=scale, callback=callback, every=every,

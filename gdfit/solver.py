@@ -142,6 +142,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     due = -1 if callback is None else advance(0)
     # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+    best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
     gnorm0 = gnorm
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
                                          vector_norm(theta), gnorm0, 0.0))
@@ -193,7 +194,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if loss < best_loss:
-                best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+                best_loss, best, moved = loss, (theta, loss, grad, gnorm, k, last), k
+            if gnorm < best_gnorm:  # progress too, where the loss is flat to rounding
+                best_gnorm, moved = gnorm, k
             if keep is not None:
                 keep(iterate())
             if k == due:
@@ -212,8 +215,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                     if why is not None:
                         fired = (why, rule.explain(progress))
                         break
-            if k - best[4] >= stall_at and fired is None and stall is not None:
-                fired = (StopReason.stalled, stall.message(k, best[4], best_loss))
+            if k - moved >= stall_at and fired is None and stall is not None:
+                fired = (StopReason.stalled, stall.message(k, moved, best[4]))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise

@@ -144,13 +144,14 @@ class NormalizedStep(StepPolicy):
     of that length lowers the loss; when it would not (an overshoot: the loss would rise or stay
     level, which is also what a two-cycle across the minimum does),
 
-        α_k ← shrink · α_k   until   f(θ − (α_k/‖∇f‖)·∇f) < f(θ)
+        α_k ← shrink^j · α_k,   j ≥ 1 the fewest with   f(θ − (α_k/‖∇f‖)·∇f) < f(θ),
 
-    (at most 60 times per iteration), and the shorter length is kept for the following steps.
-    The change in f is computed exactly from the quadratic (``problem.loss_change``, an H·v
-    product), so the test is meaningful to the last digit; on mini-batches it is made on the
-    batch the step is taken on. The loss then decreases at every step and the lengths shrink
-    as the iterates close in, so the run converges instead of circling the minimum.
+    and the shorter length is kept for the following steps. Along ĝ = ∇f/‖∇f‖ the change is
+    φ(t) = −t‖∇f‖ + ½t²·ĝᵀHĝ, negative exactly for t < 2‖∇f‖/ĝᵀHĝ, so j is found at once from
+    one H·v product; the exact change (``problem.loss_change``) then settles rounding at the
+    boundary. On mini-batches both are those of the batch the step is taken on. The loss
+    decreases at every step and the lengths shrink as the iterates close in, so the run converges
+    instead of circling the minimum.
 
     ``shrink = 1`` never shortens the step: the tutorial's constant-length step, whose iterates
     end up circling the minimum at a distance of order α and usually never meet the gradient
@@ -186,21 +187,31 @@ class NormalizedStep(StepPolicy):
             size = length / gnorm
             why = Why("α/‖∇f‖ = {:g}/{:.6g}", length, gnorm)
             return theta - size * grad, StepInfo(size, 0, False, why), length
-        trials = 1
-        while problem.loss_change(grad, -(length / gnorm) * grad) >= 0:
-            if trials == self.max_trials:
-                why = (f"no length ≥ {length:.3g} lowered the loss in {self.max_trials} "
-                       "trials")
-                return theta, StepInfo(0.0, trials, failed=True, reason=why), length
+        # Along −∇f/‖∇f‖ the change is φ(t) = −t‖∇f‖ + ½t²c, c = ĝᵀHĝ: negative exactly for
+        # t < 2‖∇f‖/c. The number of shrinks that takes is found at once; the exact test then
+        # settles the rounding at the boundary.
+        direction = grad / gnorm
+        curvature = float(direction @ problem.hvp(direction))
+        shrinks = 0
+        if curvature > 0 and length >= 2 * gnorm / curvature:
+            shrinks = max(1, math.ceil(math.log(2 * gnorm / curvature / length)
+                                       / math.log(self.shrink)))
+            length *= self.shrink**shrinks
+        checks = 1
+        while problem.loss_change(grad, -length * direction) >= 0:
+            if checks == self.max_trials:
+                failed = f"no length ≥ {length:.3g} lowered the loss in {checks} trials"
+                return theta, StepInfo(0.0, checks, failed=True, reason=failed), length
             length *= self.shrink
-            trials += 1
+            shrinks += 1
+            checks += 1
         size = length / gnorm
-        if trials > 1:
+        if shrinks:
             why = Why("α/‖∇f‖ = {:.6g}/{:.6g}, α shortened {}× by {:g} (the longer step would "
-                      "not lower f)", length, gnorm, trials - 1, self.shrink)
+                      "not lower f)", length, gnorm, shrinks, self.shrink)
         else:
             why = Why("α/‖∇f‖ = {:.6g}/{:.6g}", length, gnorm)
-        return theta - size * grad, StepInfo(size, trials, False, why), length
+        return theta - size * grad, StepInfo(size, checks, False, why), length
 
 
 class Backtracking(StepPolicy):

@@ -312,20 +312,21 @@ DEFAULT_STALL_ITER = 5000
 
 
 class Stall(StopRule):
-    """Stop, not converged, after ``limit`` iterations in a row without a new lowest loss.
+    """Stop, not converged, after ``limit`` iterations in a row without progress.
 
-    An iteration makes a new best when its loss is strictly below every earlier one (the
-    full-data loss, also in a mini-batch run). A descent that is still converging makes one
-    almost every iteration; one whose step is too long for the data (a fixed-length step
-    circling the minimum, a learning rate that keeps it bouncing, mini-batch noise at its
-    floor) goes ``limit`` iterations without one and stops with reason ``stalled`` instead of
-    using up its whole budget. ``limit`` 0 switches the rule off. Unlike :class:`Patience`
-    it asks for no size of improvement and is not a convergence test: the run is reported as
-    not converged (exit 3).
+    An iteration makes progress when its loss is strictly below every earlier one, or its
+    gradient norm is (the loss of a run that still converges can be flat to rounding while
+    ‖∇f‖ keeps falling); in a mini-batch run both are the full-data ones. A descent that is
+    still converging makes progress almost every iteration; one whose step is too long for the
+    data (a fixed-length step circling the minimum, a learning rate that keeps it bouncing,
+    mini-batch noise at its floor) goes ``limit`` iterations without and stops with reason
+    ``stalled`` instead of using up its whole budget, with the parameters of its lowest loss.
+    ``limit`` 0 switches the rule off. Unlike :class:`Patience` it asks for no size of
+    improvement and is not a convergence test: the run is reported as not converged (exit 3).
 
-    The descent loops track the best loss themselves and apply the rule from it
-    (:func:`split_stall`); :meth:`check` keeps the same state for any other loop, starting
-    afresh at iteration 0 as :class:`Patience` does.
+    The descent loops track the best loss and gradient norm themselves and apply the rule from
+    them (:func:`split_stall`); :meth:`check` keeps the same state for any other loop,
+    starting afresh at iteration 0 as :class:`Patience` does.
     """
 
     needs: ClassVar[frozenset[str] | None] = frozenset()
@@ -335,28 +336,38 @@ class Stall(StopRule):
             raise OptionError(f"stall_iter= must be a whole number ≥ 0 (0 switches it off), "
                               f"got {limit}")
         self.limit = int(limit)
-        self.best = math.inf
-        self.best_iteration = 0
+        self.best = self.best_grad = math.inf
+        self.best_iteration = self.moved = 0
 
     def __repr__(self) -> str:
         return f"Stall(limit={self.limit})"
 
+    def __eq__(self, other: object) -> bool:
+        return self.limit == other.limit if isinstance(other, Stall) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("Stall", self.limit))
+
     def check(self, progress: Progress) -> StopReason | None:
-        if progress.iteration == 0 or progress.loss < self.best:
+        if progress.iteration == 0:
+            self.best = self.best_grad = math.inf
+        if progress.loss < self.best:
             self.best, self.best_iteration = progress.loss, progress.iteration
-            return None
-        stale = progress.iteration - self.best_iteration
+            self.moved = progress.iteration
+        if progress.grad_norm < self.best_grad:
+            self.best_grad, self.moved = progress.grad_norm, progress.iteration
+        stale = progress.iteration - self.moved
         return StopReason.stalled if self.limit and stale >= self.limit else None
 
-    def message(self, iteration: int, best_iteration: int, best_loss: float) -> str:
-        """Why the rule fired at ``iteration``, the lowest loss being that of
-        ``best_iteration``."""
-        return (f"no new lowest loss in {iteration - best_iteration} iterations "
+    def message(self, iteration: int, moved: int, best_iteration: int) -> str:
+        """Why the rule fired at ``iteration``: the last progress was at ``moved``, the lowest
+        loss at ``best_iteration``."""
+        return (f"no new lowest loss or gradient norm in {iteration - moved} iterations "
                 f"(stall_iter={self.limit}); the parameters are those of iteration "
                 f"{best_iteration}, the lowest loss of the run")
 
     def explain(self, progress: Progress) -> str:
-        return self.message(progress.iteration, self.best_iteration, self.best)
+        return self.message(progress.iteration, self.moved, self.best_iteration)
 
     @property
     def is_tolerance(self) -> bool:

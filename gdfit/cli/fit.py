@@ -14,6 +14,7 @@ from gdfit.choices import (
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
     DEFAULT_STEP,
+    DEFAULT_STOCHASTIC_STEP,
     BadRows,
     Engine,
     Scale,
@@ -54,8 +55,8 @@ from gdfit.cli.step_options import (
     RelGradTolOption,
     RelLossTolOption,
     RMSDecayOption,
-    StallIterOption,
     ShrinkOption,
+    StallIterOption,
     TimeLimitOption,
     TREtaOption,
     TRMaxRadiusOption,
@@ -140,9 +141,10 @@ def fit_command(
     intercept: Annotated[bool, typer.Option(
         "--intercept/--no-intercept", help="Fit y = X·w + b, or y = X·w through the origin.",
         rich_help_panel=DATA)] = True,
-    step: Annotated[StepName, typer.Option(
-        "--step",
-        help=STEP_HELP, rich_help_panel=STEP, envvar="GDFIT_STEP")] = DEFAULT_STEP_NAME,
+    step: Annotated[StepName | None, typer.Option(
+        "--step", help=STEP_HELP + f" \\[default: {DEFAULT_STEP}; with --batch-size, "
+        f"{DEFAULT_STOCHASTIC_STEP}]", rich_help_panel=STEP, envvar="GDFIT_STEP",
+        show_default=False)] = None,
     alpha: Annotated[float | None, typer.Option(
         "--alpha", help=ALPHA_HELP, rich_help_panel=STEP, show_default=False)] = None,
     armijo_c: ArmijoCOption = None,
@@ -288,6 +290,12 @@ def fit_command(
         check_targets(inputs=inputs, save=save, output=output, trace=trace,
                       plot_file=plot_file, force=force, quiet=quiet, verbose=verbose,
                       batch=each_file or group_by is not None)
+        if step is None:
+            step = StepName(DEFAULT_STEP if batch_size is None else DEFAULT_STOCHASTIC_STEP)
+            if batch_size is not None and not quiet:
+                note(f"gdfit: --batch-size given without --step: using --step {step.value} "
+                     "(α_t = α₀/t^p on the batch gradients, scikit-learn's SGDRegressor "
+                     f"schedule); the default {DEFAULT_STEP} needs exact gradients")
         policy = make_step(
             step.value, alpha=alpha, c=armijo_c, rho=shrink, c1=wolfe_c1, c2=wolfe_c2,
             variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,

@@ -133,7 +133,8 @@ STEP_OPTIONS: dict[str, Any] = {
     "--cg-restart": CGRestartOption, "--momentum-beta": MomentumBetaOption,
     "--nesterov-restart": NesterovRestartOption, "--adam-beta1": AdamBeta1Option,
     "--adam-beta2": AdamBeta2Option, "--eps": EpsOption, "--rms-decay": RMSDecayOption,
-    "--norm-shrink": NormShrinkOption, "--decay-power": DecayPowerOption, "--decay-norm": DecayNormOption,
+    "--norm-shrink": NormShrinkOption, "--decay-power": DecayPowerOption,
+    "--decay-norm": DecayNormOption,
 }
 
 
