@@ -291,7 +291,7 @@ def fit_minibatch(
     The other parameters mean what they mean in :func:`gdfit.fit`. ``batch_size`` None or ≥ n
     is the full batch and
     simply calls :func:`gdfit.fit` (``epochs`` is then None). ``step`` None is
-    :data:`~gdfit.choices.DEFAULT_STOCHASTIC_STEP` (``"decay"``) on mini-batches and the
+    :data:`~gdfit.choices.DEFAULT_STOCHASTIC_STEP` (``"adam"``) on mini-batches and the
     full-batch default (``"cg"``) otherwise. The tolerances are tested on the
     full-data gradient and loss, so the default ``grad_tol`` is rarely met by a constant step:
     give a loss tolerance or a budget. ``FitResult.epochs`` counts the passes over the data,

@@ -294,8 +294,10 @@ def fit_command(
             step = StepName(DEFAULT_STEP if batch_size is None else DEFAULT_STOCHASTIC_STEP)
             if batch_size is not None and not quiet:
                 note(f"gdfit: --batch-size given without --step: using --step {step.value} "
-                     "(α_t = α₀/t^p on the batch gradients, scikit-learn's SGDRegressor "
-                     f"schedule); the default {DEFAULT_STEP} needs exact gradients")
+                     "(per-coordinate steps from running means of the batch gradients; the "
+                     f"default {DEFAULT_STEP} needs exact gradients); a mini-batch run ends "
+                     "at its noise floor, reported as stalled, unless a tolerance such as "
+                     "--rel-loss-tol or --patience is met first")
         policy = make_step(
             step.value, alpha=alpha, c=armijo_c, rho=shrink, c1=wolfe_c1, c2=wolfe_c2,
             variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,
