@@ -162,7 +162,6 @@ class NormalizedStep(StepPolicy):
     formula = ("θ ← θ − (α/‖∇f‖)·∇f   (every step has length α; α ← shrink·α when a step would "
                "not lower f)")
     options: ClassVar[dict[str, str]] = {"alpha": "--alpha", "shrink": "--norm-shrink"}
-    default_notes: ClassVar[dict[str, str]] = {"shrink": "1: constant length, the tutorial's"}
     needs_tuning = True
     stochastic = True
     max_trials: ClassVar[int] = 60

@@ -111,8 +111,8 @@ Environment: GDFIT_STEP and GDFIT_FORMAT set the defaults of --step and --format
 win). With --each-file or --group-by the exit code is 1 when any file or group could not be
 fitted, else the worst of the fits' codes.
 
-Exit codes: 0 success, 1 input/data error, 2 usage error, 3 stopped by --max-iter before a
-tolerance was met, 4 diverged, 130 interrupted.
+Exit codes: 0 success, 1 input/data error, 2 usage error, 3 stopped by --max-iter or
+--stall-iter before a tolerance was met, 4 diverged, 130 interrupted.
 """
 
 

@@ -24,7 +24,7 @@ from gdfit.cli.common import STEP_PARAMS, STOP
 #: policies' own, shown beside).
 ALPHA_ROLE = {
     "fixed": "the step α", "momentum": "the step α", "nesterov": "the step α",
-    "norm": "the length α of every step", "backtracking": "the first trial step α₀",
+    "norm": "the first step length α₀ (kept until a step overshoots)", "backtracking": "the first trial step α₀",
     "wolfe": "the first trial step α₀", "bb": "the first step", "adam": "the learning rate α",
     "adagrad": "the learning rate α", "rmsprop": "the learning rate α",
     "decay": "α₀ in α_t = α₀/t^p",
@@ -118,7 +118,8 @@ PatienceTolOption = Annotated[float | None, _stop(
     "sees (MSE/var(y) under --scale standard) \\[default: 1e-4]", show_default=False)]
 StallIterOption = Annotated[int | None, _stop(
     "--stall-iter", "Stop, not converged (exit 3, status stalled), after N iterations in a row "
-    "without a new lowest loss (the full-data loss with --batch-size); 0 switches it off "
+    "without a new lowest loss or gradient norm (the full-data ones with --batch-size); 0 "
+    "switches it off "
     "\\[default: 5000]", metavar="N", min=0, show_default=False)]
 TimeLimitOption = Annotated[float, _stop(
     "--time-limit", "Stop after this many seconds of descent (a budget, like --max-iter); 0 "
