@@ -24,7 +24,8 @@ from gdfit.cli.common import STEP_PARAMS, STOP
 #: policies' own, shown beside).
 ALPHA_ROLE = {
     "fixed": "the step α", "momentum": "the step α", "nesterov": "the step α",
-    "norm": "the first step length α₀ (kept until a step overshoots)", "backtracking": "the first trial step α₀",
+    "norm": "the first step length α₀ (kept until a step overshoots)",
+    "backtracking": "the first trial step α₀",
     "wolfe": "the first trial step α₀", "bb": "the first step", "adam": "the learning rate α",
     "adagrad": "the learning rate α", "rmsprop": "the learning rate α",
     "decay": "α₀ in α_t = α₀/t^p",
