@@ -209,8 +209,11 @@ def fit(
         instead of raising.
     extra_rules : sequence of StopRule
         More stopping rules (``gdfit.stopping.build_extra_rules(...)`` makes those of the
-        command line's --rel-grad-tol, --rel-loss-tol, --param-tol, --patience, --time-limit),
-        checked with the standard ones (one run at a time: a patience rule keeps state).
+        command line's --rel-grad-tol, --rel-loss-tol, --param-tol, --patience, --time-limit,
+        --stall-iter), checked with the standard ones (one run at a time: a patience rule keeps
+        state). The stall rule is on by default (:data:`gdfit.stopping.DEFAULT_STALL_ITER`
+        iterations without a new lowest loss or gradient norm end the run as ``stalled``);
+        ``build_extra_rules(stall_iter=0)`` switches it off.
 
     Returns
     -------
