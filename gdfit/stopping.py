@@ -433,7 +433,8 @@ def build_rules(max_iter: int, grad_tol: float, loss_tol: float, *, rel_grad_tol
 
     The keyword options are those of :func:`build_extra_rules`, all off by default but the
     :class:`Stall` rule, which is on with :data:`DEFAULT_STALL_ITER` unless ``stall_iter`` or a
-    Stall rule in ``extra_rules`` says otherwise (0: off; an off rule is left out);
+    Stall rule in ``extra_rules`` says otherwise (0: off; an off rule is left out) or no
+    convergence tolerance is on (a run that asked only for its budget gets all of it);
     ``extra_rules`` are rules made already (by :func:`build_extra_rules`, say). Budgets (the
     iteration and time limits, and the stall rule) come after every tolerance, so that a
     tolerance met on the final iteration is reported as such.
@@ -448,7 +449,9 @@ def build_rules(max_iter: int, grad_tol: float, loss_tol: float, *, rel_grad_tol
                                    patience_tol=patience_tol, time_limit=time_limit,
                                    stall_iter=stall_iter))
     rules.extend(extra_rules)
-    if not any(isinstance(rule, Stall) for rule in rules):
+    # A run with every tolerance off asked for its whole budget: no default stall rule then.
+    if (not any(isinstance(rule, Stall) for rule in rules)
+            and any(rule.is_tolerance for rule in rules)):
         rules.append(Stall(DEFAULT_STALL_ITER))
     rules = [rule for rule in rules if not (isinstance(rule, Stall) and rule.limit == 0)]
     rules.append(MaxIter(max_iter))

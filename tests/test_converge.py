@@ -288,3 +288,13 @@ def test_decay_on_the_full_batch_is_advised_away_from() -> None:
                             f"{a},{b},{c}" for (a, b), c in zip(X[:, :2], y, strict=True)))
     assert run.exit_code == 3
     assert "--step cg (no tuning) or --step lipschitz" in json.loads(run.stdout)["message"]
+
+
+def test_a_budget_only_run_gets_its_whole_budget_unless_stall_iter_is_given() -> None:
+    # Every tolerance off: the run asked for max_iter iterations, and is not cut short.
+    whole = circling_fit(max_iter=12_000, grad_tol=0)
+    assert whole.stop_reason is StopReason.max_iter and whole.success
+    assert Stall(DEFAULT_STALL_ITER) not in build_rules(100, 0, 0)
+    asked = circling_fit(max_iter=12_000, grad_tol=0,
+                         extra_rules=build_extra_rules(stall_iter=1000))
+    assert asked.stop_reason is StopReason.stalled and asked.iterations < 12_000

@@ -120,8 +120,8 @@ PatienceTolOption = Annotated[float | None, _stop(
 StallIterOption = Annotated[int | None, _stop(
     "--stall-iter", "Stop, not converged (exit 3, status stalled), after N iterations in a row "
     "without a new lowest loss or gradient norm (the full-data ones with --batch-size); 0 "
-    "switches it off "
-    "\\[default: 5000]", metavar="N", min=0, show_default=False)]
+    "switches it off \\[default: 5000 while a tolerance is on]", metavar="N", min=0,
+    show_default=False)]
 TimeLimitOption = Annotated[float, _stop(
     "--time-limit", "Stop after this many seconds of descent (a budget, like --max-iter); 0 "
     "switches it off.", metavar="SECONDS")]
