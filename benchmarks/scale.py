@@ -10,8 +10,9 @@ peak resident memory of each process and the ratio to gdfit, as Markdown tables:
   skipped);
 * a 10⁶-row CSV with 8 x columns: ``gdfit fit`` against ``pandas.read_csv`` of the same file;
 * peak memory of ``gdfit fit`` on 10⁷ rows against 10⁶ rows (it should not grow with rows);
-* iterations per second on the statistics: the tutorial's 100000-iteration ``--step norm``
-  run, and fixed steps for d = 1 … 10 (progress reporting on, stderr to /dev/null);
+* iterations per second on the statistics: the tutorial's 100000-iteration ``--step norm
+  --norm-shrink 1`` run (the constant-length step; ``--stall-iter 0`` in every case), and
+  fixed steps for d = 1 … 10 (progress reporting on, stderr to /dev/null);
 * the same loop in this process through ``gdfit.fit``: the best of the runs, in µs per
   iteration, the least noisy figure for comparing two versions of the loop;
 * the rows engine's milliseconds per iteration on 10⁶ rows × 1 column, and the naive
@@ -195,13 +196,13 @@ def bench_iterations(folder: Path, repeat: int, seed: int) -> str:
     lines = ["\n### iterations per second on the statistics (progress on, stderr to /dev/null)",
              "", "| run | iterations | median it/s | range |", "|---|---:|---:|---:|"]
     cases: list[tuple[str, list[str]]] = [
-        ("tutorial --step norm --alpha 0.0001 --scale none",
-         ["fit", str(tutorial), "--step", "norm", "--alpha", "0.0001", "--max-iter", "100000",
-          "--scale", "none"])]
+        ("tutorial --step norm --alpha 0.0001 --norm-shrink 1 --scale none",
+         ["fit", str(tutorial), "--step", "norm", "--alpha", "0.0001", "--norm-shrink", "1",
+          "--max-iter", "100000", "--scale", "none", "--stall-iter", "0"])]
     for policy in ("exact", "backtracking"):
         cases.append((f"tutorial --step {policy} (--grad-tol 0)",
                       ["fit", str(tutorial), "--step", policy, "--max-iter", "100000",
-                       "--grad-tol", "0", "--scale", "none"]))
+                       "--grad-tol", "0", "--scale", "none", "--stall-iter", "0"]))
     rng = np.random.default_rng(seed)
     for d in (1, 2, 5, 10):
         X = rng.normal(size=(500, d))
@@ -211,7 +212,7 @@ def bench_iterations(folder: Path, repeat: int, seed: int) -> str:
         write_csv(path, cols)
         cases.append((f"d = {d}, --step fixed --alpha 0.01",
                       ["fit", str(path), "--step", "fixed", "--alpha", "0.01", "--max-iter",
-                       "50000", "--grad-tol", "0"]))
+                       "50000", "--grad-tol", "0", "--stall-iter", "0"]))
     # Cases interleaved, repeat by repeat, so that a slow spell of a shared machine falls on
     # every case alike rather than on all the runs of one.
     rates: dict[str, list[tuple[float, int]]] = {label: [] for label, _ in cases}
@@ -232,11 +233,14 @@ def bench_loop(repeat: int, seed: int) -> str:
     slow spells disturb least, so it is the one to compare between versions of the loop.
     """
     import gdfit
+    from gdfit.steps import make_step
+    from gdfit.stopping import build_extra_rules
 
     rng = np.random.default_rng(seed)
     cases: list[tuple[str, np.ndarray, np.ndarray, dict[str, object]]] = [
-        ("tutorial, --step norm --alpha 0.0001 --scale none", np.array([[1.0], [2.0], [3.0]]),
-         np.array([2.0, 4.0, 6.0]), {"step": "norm", "alpha": 1e-4, "scale": "none"})]
+        ("tutorial, --step norm --alpha 0.0001 --norm-shrink 1 --scale none",
+         np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0]),
+         {"step": make_step("norm", alpha=1e-4, shrink=1), "scale": "none"})]
     for d in (1, 2, 5, 10):
         X = rng.normal(size=(500, d))
         y = X @ np.arange(1.0, d + 1.0) + rng.normal(size=500)
@@ -246,6 +250,7 @@ def bench_loop(repeat: int, seed: int) -> str:
     for _ in range(repeat):  # cases interleaved, as in bench_iterations
         for label, X, y, options in cases:
             result = gdfit.fit(X, y, max_iter=20000, grad_tol=0.0, callback=lambda record: None,
+                               extra_rules=build_extra_rules(stall_iter=0),
                                **options)  # type: ignore[arg-type]
             best[label] = min(best[label], result.elapsed / result.iterations)
     lines = [f"\n### the loop in one process: µs per iteration, best of {repeat} runs of 20000",

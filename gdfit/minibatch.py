@@ -37,6 +37,7 @@ from gdfit.api import (
 )
 from gdfit.api import fit as full_batch_fit
 from gdfit.arrays import design
+from gdfit.choices import DEFAULT_STOCHASTIC_STEP
 from gdfit.errors import OptionError
 from gdfit.history import Recorder
 from gdfit.objective import LeastSquares, Vector, vector_norm
@@ -45,7 +46,7 @@ from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
 from gdfit.steps import DEFAULT_STEP, STEP_POLICIES, StepInfo, StepPolicy
-from gdfit.stopping import Progress, StopReason, StopRule, first_reason
+from gdfit.stopping import Progress, StopReason, StopRule, first_reason, split_stall
 from gdfit.unconverged import warns_unconverged
 
 
@@ -167,8 +168,10 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     Parameters mean what they mean in :func:`gdfit.solver.descend`; ``full`` is the whole
     data's objective in the same coordinates as ``batches``. Gradient evaluations count batch
     gradients; function evaluations count the full-data losses the stopping rules look at.
+    The stall rule's "lowest loss" is the full-data loss too: the batch losses are noisy.
     """
     start = time.perf_counter()
+    rules, stall, stall_at = split_stall(rules)
     theta = np.array(theta0, dtype=np.float64)
     loss, grad, gnorm = full.loss_grad_norm(theta)
     gnorm0 = gnorm
@@ -204,6 +207,7 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     due = -1 if callback is None else advance(0)
     # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+    best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
     fired: tuple[StopReason, str] | None = None
     try:
         # Not the loop first: see gdfit.solver.descend (a Ctrl-C on the loop's backward jump).
@@ -227,7 +231,9 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if loss < best_loss:
-                best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+                best_loss, best, moved = loss, (theta, loss, grad, gnorm, k, last), k
+            if gnorm < best_gnorm:  # progress too, where the loss is flat to rounding
+                best_gnorm, moved = gnorm, k
             if keep is not None:
                 keep(iterate())
             if k == due:
@@ -236,6 +242,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             fired = first_reason(rules, Progress(
                 k, loss, change, gnorm, vector_norm(delta), vector_norm(theta), gnorm0,
                 time.perf_counter() - start))
+            if k - moved >= stall_at and fired is None and stall is not None:
+                fired = (StopReason.stalled, stall.message(k, moved, best[4]))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
@@ -247,6 +255,8 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
         theta, loss, grad, gnorm, k, last = best
     else:
         ran = k
+        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
+            theta, loss, grad, gnorm, k, last = best
     report(iterate())
     reason, message = fired
     return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,
@@ -264,7 +274,7 @@ def fit_minibatch(
     features: Sequence[str] | None = None,
     target: str | None = None,
     intercept: bool = True,
-    step: str | StepPolicy = DEFAULT_STEP,
+    step: str | StepPolicy | None = None,
     alpha: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
     grad_tol: float = DEFAULT_GRAD_TOL,
@@ -280,7 +290,9 @@ def fit_minibatch(
 
     The other parameters mean what they mean in :func:`gdfit.fit`. ``batch_size`` None or ≥ n
     is the full batch and
-    simply calls :func:`gdfit.fit` (``epochs`` is then None). The tolerances are tested on the
+    simply calls :func:`gdfit.fit` (``epochs`` is then None). ``step`` None is
+    :data:`~gdfit.choices.DEFAULT_STOCHASTIC_STEP` (``"adam"``) on mini-batches and the
+    full-batch default (``"cg"``) otherwise. The tolerances are tested on the
     full-data gradient and loss, so the default ``grad_tol`` is rarely met by a constant step:
     give a loss tolerance or a budget. ``FitResult.epochs`` counts the passes over the data,
     the last possibly partial.
@@ -297,7 +309,10 @@ def fit_minibatch(
     if batch_size is not None and batch_size < 1:
         raise OptionError(f"batch_size= must be ≥ 1, got {batch_size}")
     Xa, ya, names, target = design(X, y, features=features, target=target)
-    if batch_size is None or batch_size >= Xa.shape[0]:
+    full_batch = batch_size is None or batch_size >= Xa.shape[0]
+    if step is None:
+        step = DEFAULT_STEP if full_batch else DEFAULT_STOCHASTIC_STEP
+    if batch_size is None or full_batch:
         return full_batch_fit(Xa, ya, features=names, target=target, intercept=intercept,
                               step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                               loss_tol=loss_tol, scale=scale, callback=callback, every=every,

@@ -26,7 +26,7 @@ __all__ = ["STATUS_STYLE", "ProgressPrinter", "num", "result_csv", "result_dict"
 
 STATUS_STYLE = {"converged": "bold green", "max_iter": "bold yellow", "diverged": "bold red",
                 "line_search_failed": "bold yellow", "interrupted": "bold yellow",
-                "time_limit": "bold yellow"}
+                "time_limit": "bold yellow", "stalled": "bold yellow"}
 
 
 def num(value: float | None, digits: int = 10) -> str:

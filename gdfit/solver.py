@@ -11,7 +11,14 @@ import numpy as np
 
 from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.steps import StepInfo, StepPolicy
-from gdfit.stopping import Progress, StopReason, StopRule, first_reason, progress_fields
+from gdfit.stopping import (
+    Progress,
+    StopReason,
+    StopRule,
+    first_reason,
+    progress_fields,
+    split_stall,
+)
 
 #: A loss this many times the starting loss (or a non-finite one) means the run diverged.
 DIVERGENCE_FACTOR = 1e12
@@ -74,6 +81,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         Chooses each step.
     rules : tuple of StopRule
         Checked in order after every iteration (and at the start); the first to fire ends the run.
+        A :class:`~gdfit.stopping.Stall` rule among them is tested last, on the lowest loss
+        the loop keeps.
     callback : callable, optional
         Called with the first :class:`Iterate` (iteration 0), the last, and those in between
         that ``next_report`` schedules.
@@ -97,6 +106,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         cost; ``iterations`` counts the iterations run.
     """
     start = time.perf_counter()
+    rules, stall, stall_at = split_stall(rules)
     theta = np.array(theta0, dtype=np.float64)
     loss, grad, gnorm = problem.loss_grad_norm(theta)
     fevals = gevals = 1
@@ -132,6 +142,7 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     due = -1 if callback is None else advance(0)
     # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
     best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+    best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
     gnorm0 = gnorm
     fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
                                          vector_norm(theta), gnorm0, 0.0))
@@ -183,7 +194,9 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             theta, loss, grad, gnorm, k, last = (
                 new_theta, new_loss, new_grad, new_gnorm, k + 1, info)
             if loss < best_loss:
-                best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+                best_loss, best, moved = loss, (theta, loss, grad, gnorm, k, last), k
+            if gnorm < best_gnorm:  # progress too, where the loss is flat to rounding
+                best_gnorm, moved = gnorm, k
             if keep is not None:
                 keep(iterate())
             if k == due:
@@ -193,15 +206,17 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                 if k >= k_max or gnorm <= g_min:
                     fired = first_reason(rules, Progress(k, loss, change, gnorm, step_norm,
                                                          nan, gnorm0, nan))
-                continue
-            progress = Progress(k, loss, change, gnorm, step_norm,
-                                vector_norm(theta) if want_norms else nan, gnorm0,
-                                clock() - start if want_clock else nan)
-            for rule, check in checks:  # first_reason, inlined: this runs every iteration
-                why = check(progress)
-                if why is not None:
-                    fired = (why, rule.explain(progress))
-                    break
+            else:
+                progress = Progress(k, loss, change, gnorm, step_norm,
+                                    vector_norm(theta) if want_norms else nan, gnorm0,
+                                    clock() - start if want_clock else nan)
+                for rule, check in checks:  # first_reason, inlined: this runs every iteration
+                    why = check(progress)
+                    if why is not None:
+                        fired = (why, rule.explain(progress))
+                        break
+            if k - moved >= stall_at and fired is None and stall is not None:
+                fired = (StopReason.stalled, stall.message(k, moved, best[4]))
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
@@ -213,6 +228,8 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
         theta, loss, grad, gnorm, k, last = best
     else:
         ran = k
+        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
+            theta, loss, grad, gnorm, k, last = best
     report(iterate())
     reason, message = fired
     return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,

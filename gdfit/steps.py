@@ -138,28 +138,79 @@ class FixedStep(StepPolicy):
 
 
 class NormalizedStep(StepPolicy):
-    """Fixed-length step: θ ← θ − (α/‖∇f‖)·∇f, so every step moves exactly α.
+    """Fixed-length step, shortened when it overshoots: θ ← θ − (α_k/‖∇f‖)·∇f.
 
-    The step never shrinks, so the iterates end up circling the minimum at a distance of order
-    α instead of converging to it; the gradient-norm tolerance is then usually never met. This
-    is the tutorial's "step scaled by the gradient's norm".
+    Every step moves exactly α_k. The length starts at α₀ = ``alpha`` and is kept while a step
+    of that length lowers the loss; when it would not (an overshoot: the loss would rise or stay
+    level, which is also what a two-cycle across the minimum does),
+
+        α_k ← shrink^j · α_k,   j ≥ 1 the fewest with   f(θ − (α_k/‖∇f‖)·∇f) < f(θ),
+
+    and the shorter length is kept for the following steps. Along ĝ = ∇f/‖∇f‖ the change is
+    φ(t) = −t‖∇f‖ + ½t²·ĝᵀHĝ, negative exactly for t < 2‖∇f‖/ĝᵀHĝ, so j is found at once from
+    one H·v product; the exact change (``problem.loss_change``) then settles rounding at the
+    boundary. On mini-batches both are those of the batch the step is taken on. The loss
+    decreases at every step and the lengths shrink as the iterates close in, so the run converges
+    instead of circling the minimum.
+
+    ``shrink = 1`` never shortens the step: the tutorial's constant-length step, whose iterates
+    end up circling the minimum at a distance of order α and usually never meet the gradient
+    tolerance.
     """
 
     name = "norm"
-    formula = "θ ← θ − (α/‖∇f‖)·∇f   (every step has length α)"
-    options: ClassVar[dict[str, str]] = {"alpha": "--alpha"}
+    formula = ("θ ← θ − (α/‖∇f‖)·∇f   (every step has length α; α ← shrink·α when a step would "
+               "not lower f)")
+    options: ClassVar[dict[str, str]] = {"alpha": "--alpha", "shrink": "--norm-shrink"}
     needs_tuning = True
     stochastic = True
+    max_trials: ClassVar[int] = 60
 
-    def __init__(self, alpha: float = 0.01) -> None:
+    def __init__(self, alpha: float = 0.01, shrink: float = 0.5) -> None:
         self.alpha = _positive("alpha", alpha)
+        if not (math.isfinite(shrink) and 0 < shrink <= 1):
+            raise OptionError(f"shrink= must lie in (0, 1] (1 keeps every step's length), "
+                              f"got {shrink:g}")
+        self.shrink = float(shrink)
+
+    def init(self, problem: LeastSquares, theta: Vector) -> Any:
+        return self.alpha  # the current length α_k
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
+        length = self.alpha if state is None else state
         gnorm = vector_norm(grad)
-        size = self.alpha / gnorm if gnorm > 0 else 0.0
-        why = Why("α/‖∇f‖ = {:g}/{:.6g}", self.alpha, gnorm)
-        return theta - size * grad, StepInfo(size, 0, False, why), state
+        if gnorm == 0:
+            return theta, StepInfo(0.0, 0, False, "zero gradient: nothing to do"), length
+        if self.shrink == 1.0:
+            size = length / gnorm
+            why = Why("α/‖∇f‖ = {:g}/{:.6g}", length, gnorm)
+            return theta - size * grad, StepInfo(size, 0, False, why), length
+        # Along −∇f/‖∇f‖ the change is φ(t) = −t‖∇f‖ + ½t²c, c = ĝᵀHĝ: negative exactly for
+        # t < 2‖∇f‖/c. The number of shrinks that takes is found at once; the exact test then
+        # settles the rounding at the boundary.
+        direction = grad / gnorm
+        curvature = float(direction @ problem.hvp(direction))
+        shrinks = 0
+        if curvature > 0 and length >= 2 * gnorm / curvature:
+            shrinks = max(1, math.ceil(math.log(2 * gnorm / curvature / length)
+                                       / math.log(self.shrink)))
+            length *= self.shrink**shrinks
+        checks = 1
+        while problem.loss_change(grad, -length * direction) >= 0:
+            if checks == self.max_trials:
+                failed = f"no length ≥ {length:.3g} lowered the loss in {checks} trials"
+                return theta, StepInfo(0.0, checks, failed=True, reason=failed), length
+            length *= self.shrink
+            shrinks += 1
+            checks += 1
+        size = length / gnorm
+        if shrinks:
+            why = Why("α/‖∇f‖ = {:.6g}/{:.6g}, α shortened {}× by {:g} (the longer step would "
+                      "not lower f)", length, gnorm, shrinks, self.shrink)
+        else:
+            why = Why("α/‖∇f‖ = {:.6g}/{:.6g}", length, gnorm)
+        return theta - size * grad, StepInfo(size, checks, False, why), length
 
 
 class Backtracking(StepPolicy):

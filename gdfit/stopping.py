@@ -32,6 +32,7 @@ class StopReason(str, Enum):
     param_tol = "param_tol"
     patience = "patience"
     time_limit = "time_limit"
+    stalled = "stalled"
 
     @property
     def converged(self) -> bool:
@@ -306,6 +307,82 @@ class TimeLimit(StopRule):
         return False
 
 
+#: Iterations without a new lowest loss after which a run stops as ``stalled`` (--stall-iter).
+DEFAULT_STALL_ITER = 5000
+
+
+class Stall(StopRule):
+    """Stop, not converged, after ``limit`` iterations in a row without progress.
+
+    An iteration makes progress when its loss is strictly below every earlier one, or its
+    gradient norm is (the loss of a run that still converges can be flat to rounding while
+    ‖∇f‖ keeps falling); in a mini-batch run both are the full-data ones. A descent that is
+    still converging makes progress almost every iteration; one whose step is too long for the
+    data (a fixed-length step circling the minimum, a learning rate that keeps it bouncing,
+    mini-batch noise at its floor) goes ``limit`` iterations without and stops with reason
+    ``stalled`` instead of using up its whole budget, with the parameters of its lowest loss.
+    ``limit`` 0 switches the rule off. Unlike :class:`Patience` it asks for no size of
+    improvement and is not a convergence test: the run is reported as not converged (exit 3).
+
+    The descent loops track the best loss and gradient norm themselves and apply the rule from
+    them (:func:`split_stall`); :meth:`check` keeps the same state for any other loop,
+    starting afresh at iteration 0 as :class:`Patience` does.
+    """
+
+    needs: ClassVar[frozenset[str] | None] = frozenset()
+
+    def __init__(self, limit: int = DEFAULT_STALL_ITER) -> None:
+        if not (limit >= 0 and int(limit) == limit):
+            raise OptionError(f"stall_iter= must be a whole number ≥ 0 (0 switches it off), "
+                              f"got {limit}")
+        self.limit = int(limit)
+        self.best = self.best_grad = math.inf
+        self.best_iteration = self.moved = 0
+
+    def __repr__(self) -> str:
+        return f"Stall(limit={self.limit})"
+
+    def __eq__(self, other: object) -> bool:
+        return self.limit == other.limit if isinstance(other, Stall) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(("Stall", self.limit))
+
+    def check(self, progress: Progress) -> StopReason | None:
+        if progress.iteration == 0:
+            self.best = self.best_grad = math.inf
+        if progress.loss < self.best:
+            self.best, self.best_iteration = progress.loss, progress.iteration
+            self.moved = progress.iteration
+        if progress.grad_norm < self.best_grad:
+            self.best_grad, self.moved = progress.grad_norm, progress.iteration
+        stale = progress.iteration - self.moved
+        return StopReason.stalled if self.limit and stale >= self.limit else None
+
+    def message(self, iteration: int, moved: int, best_iteration: int) -> str:
+        """Why the rule fired at ``iteration``: the last progress was at ``moved``, the lowest
+        loss at ``best_iteration``."""
+        return (f"no new lowest loss or gradient norm in {iteration - moved} iterations "
+                f"(stall_iter={self.limit}); the parameters are those of iteration "
+                f"{best_iteration}, the lowest loss of the run")
+
+    def explain(self, progress: Progress) -> str:
+        return self.message(progress.iteration, self.moved, self.best_iteration)
+
+    @property
+    def is_tolerance(self) -> bool:
+        return False
+
+
+def split_stall(rules: Sequence[StopRule]) -> tuple[tuple[StopRule, ...], Stall | None, float]:
+    """``rules`` without their :class:`Stall` rules, the first of those that is on, and the
+    number of iterations without a new best at which it fires (inf without one): the descent
+    loops test that as one comparison with the best loss they keep anyway."""
+    rest = tuple(rule for rule in rules if not isinstance(rule, Stall))
+    stall = next((r for r in rules if isinstance(r, Stall) and r.limit > 0), None)
+    return rest, stall, math.inf if stall is None else float(stall.limit)
+
+
 #: The --patience-tol used when only --patience is given (absolute, in the descent's loss).
 DEFAULT_PATIENCE_TOL = 1e-4
 
@@ -313,8 +390,12 @@ DEFAULT_PATIENCE_TOL = 1e-4
 def build_extra_rules(*, rel_grad_tol: float = 0.0, rel_loss_tol: float = 0.0,
                       param_tol: float = 0.0, patience: int = 0,
                       patience_tol: float | None = None,
-                      time_limit: float = 0.0) -> tuple[StopRule, ...]:
+                      time_limit: float = 0.0,
+                      stall_iter: int | None = None) -> tuple[StopRule, ...]:
     """The rules of the options beyond the standard three; 0 (the default) leaves a rule out.
+
+    ``stall_iter`` None leaves the :class:`Stall` rule to :func:`build_rules`, which adds
+    it with :data:`DEFAULT_STALL_ITER`; a number (0: off) makes it here, and then wins.
 
     ``patience_tol`` None means :data:`DEFAULT_PATIENCE_TOL`; giving it without ``patience``
     is an OptionError, as is a negative value anywhere. The :class:`Patience` rule keeps
@@ -338,19 +419,25 @@ def build_extra_rules(*, rel_grad_tol: float = 0.0, rel_loss_tol: float = 0.0,
                           f"got {time_limit:g}")
     if time_limit > 0:
         rules.append(TimeLimit(time_limit))
+    if stall_iter is not None:
+        rules.append(Stall(stall_iter))
     return tuple(rules)
 
 
 def build_rules(max_iter: int, grad_tol: float, loss_tol: float, *, rel_grad_tol: float = 0.0,
                 rel_loss_tol: float = 0.0, param_tol: float = 0.0, patience: int = 0,
                 patience_tol: float | None = None, time_limit: float = 0.0,
+                stall_iter: int | None = None,
                 extra_rules: Sequence[StopRule] = ()) -> tuple[StopRule, ...]:
     """The rules for the stopping options; a tolerance of 0 leaves its rule out.
 
-    The keyword options are those of :func:`build_extra_rules`, all off by default;
+    The keyword options are those of :func:`build_extra_rules`, all off by default but the
+    :class:`Stall` rule, which is on with :data:`DEFAULT_STALL_ITER` unless ``stall_iter`` or a
+    Stall rule in ``extra_rules`` says otherwise (0: off; an off rule is left out) or no
+    convergence tolerance is on (a run that asked only for its budget gets all of it);
     ``extra_rules`` are rules made already (by :func:`build_extra_rules`, say). Budgets (the
-    iteration and time limits) come after every tolerance, so that a tolerance met on the
-    final iteration is reported as such.
+    iteration and time limits, and the stall rule) come after every tolerance, so that a
+    tolerance met on the final iteration is reported as such.
     """
     rules: list[StopRule] = []
     if GradTol(grad_tol).tol > 0:
@@ -359,8 +446,14 @@ def build_rules(max_iter: int, grad_tol: float, loss_tol: float, *, rel_grad_tol
         rules.append(LossTol(loss_tol))
     rules.extend(build_extra_rules(rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol,
                                    param_tol=param_tol, patience=patience,
-                                   patience_tol=patience_tol, time_limit=time_limit))
+                                   patience_tol=patience_tol, time_limit=time_limit,
+                                   stall_iter=stall_iter))
     rules.extend(extra_rules)
+    # A run with every tolerance off asked for its whole budget: no default stall rule then.
+    if (not any(isinstance(rule, Stall) for rule in rules)
+            and any(rule.is_tolerance for rule in rules)):
+        rules.append(Stall(DEFAULT_STALL_ITER))
+    rules = [rule for rule in rules if not (isinstance(rule, Stall) and rule.limit == 0)]
     rules.append(MaxIter(max_iter))
     return tuple(sorted(rules, key=lambda rule: not rule.is_tolerance))  # stable: keeps order
 

@@ -13,6 +13,7 @@ import gdfit
 from gdfit import DataError, ExitCode, OptionError, StopReason
 from gdfit.api import next_log_spaced
 from gdfit.steps import Backtracking
+from gdfit.stopping import build_extra_rules
 from tests.conftest import lstsq, random_problem
 
 TUTORIAL_X = np.array([1.0, 2.0, 3.0])
@@ -31,11 +32,21 @@ def test_tutorial_fixed_step_reproduces_the_notebook() -> None:
 
 
 def test_tutorial_norm_step_circles_the_optimum_within_two_alpha() -> None:
-    # Every step has length α, so the iterates end up circling (2, 0) at a distance of order α.
-    r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step="norm", alpha=1e-4, max_iter=100_000, scale="none")
+    # With a constant length (shrink=1, the tutorial's step) every step has length α, so the
+    # iterates end up circling (2, 0) at a distance of order α.
+    r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step=gdfit.make_step("norm", alpha=1e-4, shrink=1),
+                  max_iter=100_000, scale="none",
+                  extra_rules=build_extra_rules(stall_iter=0))
     assert r.b is not None
     assert math.hypot(r.w[0] - 2.0, r.b) <= 2e-4
     assert r.stop_reason is StopReason.max_iter
+
+
+def test_tutorial_norm_step_converges_by_default() -> None:
+    # The default shrink=0.5 shortens a step that would overshoot: the run reaches (2, 0).
+    r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step="norm", alpha=1e-4, max_iter=100_000, scale="none")
+    assert r.b is not None and r.converged
+    assert math.hypot(r.w[0] - 2.0, r.b) <= 1e-10
 
 
 def test_budget_alone_is_success_when_tolerances_are_off() -> None:
@@ -62,7 +73,9 @@ def test_policies_reach_lstsq(step: str, d: int, intercept: bool) -> None:
 
 def test_norm_policy_ends_within_alpha_of_lstsq_in_scaled_units() -> None:
     X, y = random_problem(5, 200, 3)
-    r = gdfit.fit(X, y, step="norm", alpha=1e-3, max_iter=20_000, history=True)
+    # The constant-length step (shrink=1), run for its whole budget (no stall rule).
+    r = gdfit.fit(X, y, step=gdfit.make_step("norm", alpha=1e-3, shrink=1), max_iter=20_000,
+                  history=True, extra_rules=build_extra_rules(stall_iter=0))
     expected = lstsq(X, y)
     raw = gdfit.LeastSquares.from_arrays(X, y)
     scaling = gdfit.AffineScaling.standard(raw)

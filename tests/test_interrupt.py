@@ -18,6 +18,7 @@ import pytest
 import gdfit
 from gdfit.minibatch import fit_minibatch
 from gdfit.result import FitResult, IterRecord
+from gdfit.steps import make_step
 from gdfit.stopping import StopReason
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
@@ -119,10 +120,11 @@ def lowest(history: tuple[IterRecord, ...]) -> IterRecord:
 
 @pytest.mark.parametrize("fit_with", ["full", "minibatch"])
 def test_interrupted_non_monotone_run_returns_the_lowest_loss_iterate(fit_with: str) -> None:
-    # Fixed-length steps of 0.3 reach the minimum within a few iterations and then circle it:
+    # Constant-length steps of 0.3 reach the minimum within a few iterations and then circle it:
     # the loss goes up and down, so the last iterate is not the best one.
     X, y = data()
-    options = dict(step="norm", alpha=0.3, max_iter=1000, grad_tol=0.0, loss_tol=0.0,
+    options = dict(step=make_step("norm", alpha=0.3, shrink=1), max_iter=1000, grad_tol=0.0,
+                   loss_tol=0.0,
                    history=True, catch_interrupt=True, callback=CtrlCAt(60), every=1)
     r = (gdfit.fit(X, y, **options) if fit_with == "full"  # type: ignore[arg-type]
          else fit_minibatch(X, y, batch_size=25, **options))  # type: ignore[arg-type]

@@ -473,7 +473,8 @@ SAME_MISTAKE = [
      ["--step", "bb", "--bb-min", "2", "--bb-max", "1"],
      "alpha_min= (2) must be smaller than alpha_max= (1)",
      "--bb-min (2) must be smaller than --bb-max (1)"),
-    (lambda: gdfit.fit_minibatch(X3, Y3, batch_size=2), ["--batch-size", "2"],
+    (lambda: gdfit.fit_minibatch(X3, Y3, batch_size=2, step="cg"),
+     ["--batch-size", "2", "--step", "cg"],
      "step='cg' (the default) needs exact gradients", "--step cg (the default) needs exact "
      "gradients"),
     (lambda: gdfit.fit(X3, Y3, extra_rules=gdfit.build_extra_rules(patience_tol=0.1)),

@@ -187,7 +187,7 @@ def test_cli_refuses_what_mini_batches_cannot_do(tmp_path: Path) -> None:
     X, y = random_problem(10, 30, 1)
     path = tmp_path / "d.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x,y", comments="")
-    r = runner.invoke(app, ["fit", str(path), "--batch-size", "4"])  # default step: exact
+    r = runner.invoke(app, ["fit", str(path), "--batch-size", "4", "--step", "cg"])
     assert r.exit_code == 2
     assert "--step cg" in r.stderr and "--batch-size" in r.stderr
     r = runner.invoke(app, ["fit", str(path), "--seed", "4"])

@@ -50,6 +50,7 @@ FIT_OPTIONS: dict[str, tuple[list[str], set[str]]] = {
     "--eps": (["--step", "adam"], POSITIVE),
     "--rms-decay": (["--step", "rmsprop"], UNIT_HALF_OPEN),
     "--decay-power": (["--step", "decay"], {HALF}),  # in (0, 1]
+    "--norm-shrink": (["--step", "norm"], {HALF}),  # in (0, 1]
     "--max-iter": ([], NON_NEGATIVE_INT),
     "--grad-tol": ([], TOLERANCE),
     "--loss-tol": ([], TOLERANCE),
@@ -59,6 +60,7 @@ FIT_OPTIONS: dict[str, tuple[list[str], set[str]]] = {
     "--patience": ([], NON_NEGATIVE_INT),
     "--patience-tol": (["--patience", "5"], TOLERANCE),
     "--time-limit": ([], TOLERANCE),
+    "--stall-iter": ([], NON_NEGATIVE_INT),
     "--poly": ([], set()),  # 1 … 20
     "--ci": ([], {HALF}),  # in (0, 1)
     "--every": ([], POSITIVE_INT),
@@ -68,7 +70,7 @@ FIT_OPTIONS: dict[str, tuple[list[str], set[str]]] = {
 COMPARE_OPTIONS: dict[str, tuple[list[str], set[str]]] = {
     **{k: v for k, v in FIT_OPTIONS.items() if k in (
         "--max-iter", "--grad-tol", "--loss-tol", "--rel-grad-tol", "--rel-loss-tol",
-        "--param-tol", "--patience", "--patience-tol", "--time-limit")},
+        "--param-tol", "--patience", "--patience-tol", "--time-limit", "--stall-iter")},
     "--batch-size": (["--steps", "fixed:alpha=0.01"], POSITIVE_INT),
     "--seed": (["--steps", "fixed:alpha=0.01", "--batch-size", "10"], NON_NEGATIVE_INT),
 }

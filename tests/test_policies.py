@@ -29,7 +29,7 @@ runner = CliRunner()
 #: Well-conditioned problems (seed, n, d, intercept): 1 to 20 columns, with and without b.
 PROBLEMS = [(1, 40, 1, True), (2, 60, 3, False), (3, 200, 20, True), (4, 120, 8, False),
             (5, 300, 20, False)]
-CONVERGING = [name for name in STEP_POLICIES if name != "norm"]
+CONVERGING = list(STEP_POLICIES)
 
 
 def scaled_problem(seed: int, n: int, d: int, intercept: bool) -> LeastSquares:
@@ -88,12 +88,13 @@ def test_default_policy_reaches_lstsq(name: str, problem: tuple[int, int, int, b
     assert np.linalg.norm(result.theta - ref) <= 1e-7 * np.linalg.norm(ref)
 
 
-def test_norm_gets_within_alpha_but_no_closer() -> None:
+def test_constant_length_norm_gets_within_alpha_but_no_closer() -> None:
     problem = scaled_problem(3, 200, 20, True)
     sol = solution(problem)
-    policy = make_step("norm", alpha=0.01)
+    policy = make_step("norm", alpha=0.01, shrink=1)
     near = [np.linalg.norm(descend(problem, np.zeros(problem.dim), policy,
-                                   build_rules(k, 0, 0)).theta - sol) for k in (1000, 10000)]
+                                   build_rules(k, 0, 0, stall_iter=0)).theta - sol)
+            for k in (1000, 10000)]
     assert near[1] <= 0.01
     assert near[1] >= 0.1 * 0.01 and near[1] == pytest.approx(near[0], rel=0.5)
 
@@ -107,8 +108,9 @@ def test_decay_norm_makes_the_fixed_length_step_converge() -> None:
     for k, d in dist.items():
         assert d <= 2 * 0.01 / k**0.25  # within a couple of the current step lengths
     assert dist[10000] < dist[1000]
-    fixed_length = descend(problem, np.zeros(problem.dim), make_step("norm", alpha=0.01),
-                           build_rules(10000, 0, 0))
+    fixed_length = descend(problem, np.zeros(problem.dim),
+                           make_step("norm", alpha=0.01, shrink=1),
+                           build_rules(10000, 0, 0, stall_iter=0))
     assert dist[10000] < 0.25 * np.linalg.norm(fixed_length.theta - sol)
 
 
@@ -468,7 +470,7 @@ def test_gradient_only_policies_work_on_mini_batches() -> None:
 
     X, y = random_problem(7, 200, 3)
     for name, cls in STEP_POLICIES.items():
-        if cls.stochastic and name != "norm":
+        if cls.stochastic:
             result = fit_minibatch(X, y, batch_size=50, seed=1, step=name, max_iter=2000,
                                    grad_tol=0)
             assert result.lstsq_rel_distance < 0.05, name
@@ -500,7 +502,8 @@ def test_fit_cli_takes_the_new_step_options(tutorial_csv: Any) -> None:
 def test_fit_cli_decay_norm_converges_where_norm_circles(tutorial_csv: Any) -> None:
     base = ["fit", str(tutorial_csv), "-q", "--format", "json", "--scale", "none",
             "--max-iter", "20000", "--grad-tol", "0"]
-    norm = json.loads(runner.invoke(app, [*base, "--step", "norm", "--alpha", "0.01"]).stdout)
+    norm = json.loads(runner.invoke(app, [*base, "--step", "norm", "--alpha", "0.01",
+                                          "--norm-shrink", "1"]).stdout)
     decay = json.loads(runner.invoke(app, [*base, "--step", "decay", "--decay-norm",
                                            "--alpha", "0.01", "--decay-power", "0.5"]).stdout)
     assert decay["lstsq_distance"] < 0.1 * norm["lstsq_distance"]

@@ -15,6 +15,7 @@ import gdfit
 from gdfit.cli import app
 from gdfit.errors import ExitCode, OptionError
 from gdfit.stopping import (
+    DEFAULT_STALL_ITER,
     GradTol,
     MaxIter,
     ParamTol,
@@ -22,11 +23,13 @@ from gdfit.stopping import (
     Progress,
     RelGradTol,
     RelLossTol,
+    Stall,
     StopReason,
     TimeLimit,
     build_extra_rules,
     build_rules,
     first_reason,
+    split_stall,
 )
 
 runner = CliRunner()
@@ -113,14 +116,16 @@ def test_tolerance_zero_is_off_and_the_defaults_add_nothing() -> None:
     assert build_extra_rules() == ()
     assert build_extra_rules(rel_grad_tol=0, rel_loss_tol=0, param_tol=0, patience=0,
                              time_limit=0) == ()
-    assert build_rules(100, 1e-6, 0) == (GradTol(1e-6), MaxIter(100))  # as before
+    assert build_rules(100, 1e-6, 0, stall_iter=0) == (GradTol(1e-6), MaxIter(100))  # as before
+    # ... but for the stall rule, on by default since issue 11
+    assert build_rules(100, 1e-6, 0) == (GradTol(1e-6), Stall(DEFAULT_STALL_ITER), MaxIter(100))
 
 
 def test_budgets_come_after_every_tolerance() -> None:
     rules = build_rules(100, 0, 0, time_limit=5, rel_grad_tol=1e-3,
                         extra_rules=(ParamTol(1e-9),))
     assert [type(r).__name__ for r in rules] == ["RelGradTol", "ParamTol", "TimeLimit",
-                                                 "MaxIter"]
+                                                 "Stall", "MaxIter"]
     # On the last iteration a met tolerance is reported, not the budget.
     fired = first_reason(rules, progress(iteration=100, grad=1e-4, grad0=1.0, elapsed=9.0))
     assert fired is not None and fired[0] is StopReason.rel_grad_tol
@@ -324,7 +329,8 @@ def test_bound_rules_stop_where_the_general_path_stops(max_iter: int, grad_tol: 
     X, y = random_problem(3, 80, 3)
     problem = LeastSquares.from_arrays(X, y)
     rules = build_rules(max_iter, grad_tol, 0.0)
-    assert all(rule.bounds() is not None for rule in rules)
+    # The default stall rule is tested apart, on the loop's best loss: it keeps the fast path.
+    assert all(rule.bounds() is not None for rule in split_stall(rules)[0])
     fast = descend(problem, np.zeros(4), make_step("lipschitz"), rules)
     general = descend(problem, np.zeros(4), make_step("lipschitz"), (Never(), *rules))
     assert (fast.iterations, fast.reason, fast.message) == (

@@ -43,6 +43,7 @@ from gdfit.cli.step_options import (
     PatienceTolOption,
     RelGradTolOption,
     RelLossTolOption,
+    StallIterOption,
     TimeLimitOption,
 )
 from gdfit.cli.views import (
@@ -110,6 +111,7 @@ def compare_command(
     patience: PatienceOption = 0,
     patience_tol: PatienceTolOption = None,
     time_limit: TimeLimitOption = 0.0,
+    stall_iter: StallIterOption = None,
     output_format: Annotated[CompareFormat, typer.Option(
         "--format", "-f", help="Result format on stdout.", rich_help_panel=OUTPUT)
     ] = CompareFormat.table,
@@ -143,7 +145,8 @@ def compare_command(
         # One set of extra rules serves every run: each starts afresh at iteration 0.
         extra_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
-            patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+            patience=patience, patience_tol=patience_tol, time_limit=time_limit,
+            stall_iter=stall_iter)
         build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)  # the tolerances
         views.check(policies, max_iter)
         data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep,
@@ -171,7 +174,8 @@ def compare_command(
     stopping.update({k: v for k, v in (("rel_grad_tol", rel_grad_tol),
                                        ("rel_loss_tol", rel_loss_tol), ("param_tol", param_tol),
                                        ("patience", patience), ("patience_tol", patience_tol),
-                                       ("time_limit", time_limit)) if v})
+                                       ("time_limit", time_limit),
+                                       ("stall_iter", stall_iter)) if v is not None and v})
     if output_format is CompareFormat.json:
         sys.stdout.write(comparison_json(rows, source=data.source, scale=scale.value,
                                          batch_size=batch_size, seed=seed, stopping=stopping))

@@ -14,6 +14,7 @@ from gdfit.choices import (
     DEFAULT_LOSS_TOL,
     DEFAULT_MAX_ITER,
     DEFAULT_STEP,
+    DEFAULT_STOCHASTIC_STEP,
     BadRows,
     Engine,
     Scale,
@@ -47,6 +48,7 @@ from gdfit.cli.step_options import (
     EpsOption,
     MomentumBetaOption,
     NesterovRestartOption,
+    NormShrinkOption,
     ParamTolOption,
     PatienceOption,
     PatienceTolOption,
@@ -54,6 +56,7 @@ from gdfit.cli.step_options import (
     RelLossTolOption,
     RMSDecayOption,
     ShrinkOption,
+    StallIterOption,
     TimeLimitOption,
     TREtaOption,
     TRMaxRadiusOption,
@@ -108,8 +111,8 @@ Environment: GDFIT_STEP and GDFIT_FORMAT set the defaults of --step and --format
 win). With --each-file or --group-by the exit code is 1 when any file or group could not be
 fitted, else the worst of the fits' codes.
 
-Exit codes: 0 success, 1 input/data error, 2 usage error, 3 stopped by --max-iter before a
-tolerance was met, 4 diverged, 130 interrupted.
+Exit codes: 0 success, 1 input/data error, 2 usage error, 3 stopped by --max-iter or
+--stall-iter before a tolerance was met, 4 diverged, 130 interrupted.
 """
 
 
@@ -138,9 +141,10 @@ def fit_command(
     intercept: Annotated[bool, typer.Option(
         "--intercept/--no-intercept", help="Fit y = X·w + b, or y = X·w through the origin.",
         rich_help_panel=DATA)] = True,
-    step: Annotated[StepName, typer.Option(
-        "--step",
-        help=STEP_HELP, rich_help_panel=STEP, envvar="GDFIT_STEP")] = DEFAULT_STEP_NAME,
+    step: Annotated[StepName | None, typer.Option(
+        "--step", help=STEP_HELP + f" \\[default: {DEFAULT_STEP}; with --batch-size, "
+        f"{DEFAULT_STOCHASTIC_STEP}]", rich_help_panel=STEP, envvar="GDFIT_STEP",
+        show_default=False)] = None,
     alpha: Annotated[float | None, typer.Option(
         "--alpha", help=ALPHA_HELP, rich_help_panel=STEP, show_default=False)] = None,
     armijo_c: ArmijoCOption = None,
@@ -161,6 +165,7 @@ def fit_command(
     adam_beta2: AdamBeta2Option = None,
     eps: EpsOption = None,
     rms_decay: RMSDecayOption = None,
+    norm_shrink: NormShrinkOption = None,
     decay_power: DecayPowerOption = None,
     decay_norm: DecayNormOption = False,
     max_iter: Annotated[int, typer.Option(
@@ -177,6 +182,7 @@ def fit_command(
     patience: PatienceOption = 0,
     patience_tol: PatienceTolOption = None,
     time_limit: TimeLimitOption = 0.0,
+    stall_iter: StallIterOption = None,
     scale: Annotated[Scale, typer.Option(
         "--scale", help="Descend on standardised columns or on the raw ones; results are "
         "always in the data's units.", rich_help_panel=STEP)] = Scale.standard,
@@ -284,19 +290,30 @@ def fit_command(
         check_targets(inputs=inputs, save=save, output=output, trace=trace,
                       plot_file=plot_file, force=force, quiet=quiet, verbose=verbose,
                       batch=each_file or group_by is not None)
+        if step is None:
+            step = StepName(DEFAULT_STEP if batch_size is None else DEFAULT_STOCHASTIC_STEP)
+            if batch_size is not None and not quiet:
+                note(f"gdfit: --batch-size given without --step: using --step {step.value} "
+                     "(per-coordinate steps from running means of the batch gradients; the "
+                     f"default {DEFAULT_STEP} needs exact gradients); a mini-batch run ends "
+                     "at its noise floor, reported as stalled, unless a tolerance such as "
+                     "--rel-loss-tol or --patience is met first")
         policy = make_step(
             step.value, alpha=alpha, c=armijo_c, rho=shrink, c1=wolfe_c1, c2=wolfe_c2,
             variant=bb_variant, alpha_min=bb_min, alpha_max=bb_max, method=tr_method,
             radius=tr_radius, max_radius=tr_max_radius, eta=tr_eta, restart_every=cg_restart,
             beta=momentum_beta, restart=nesterov_restart, beta1=adam_beta1, beta2=adam_beta2,
-            eps=eps, decay_rate=rms_decay, power=decay_power, normalize=decay_norm or None)
+            eps=eps, decay_rate=rms_decay, shrink=norm_shrink, power=decay_power,
+            normalize=decay_norm or None)
         stop_rules = build_extra_rules(
             rel_grad_tol=rel_grad_tol, rel_loss_tol=rel_loss_tol, param_tol=param_tol,
-            patience=patience, patience_tol=patience_tol, time_limit=time_limit)
+            patience=patience, patience_tol=patience_tol, time_limit=time_limit,
+            stall_iter=stall_iter)
         build_rules(max_iter, grad_tol, loss_tol, extra_rules=stop_rules)  # the tolerances
         if stop_rules and (poly is not None or precise):
-            raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience and "
-                              "--time-limit cannot be combined with --poly or --precise yet")
+            raise OptionError("--rel-grad-tol, --rel-loss-tol, --param-tol, --patience, "
+                              "--time-limit and --stall-iter cannot be combined with --poly or "
+                              "--precise yet")
         views = DescentViews(trace=trace, plot=plot, plot_file=plot_file, explain=explain,
                              batch_size=batch_size, seed=seed, quiet=quiet, force=force,
                              inputs=tuple(inputs))

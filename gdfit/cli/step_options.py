@@ -24,7 +24,8 @@ from gdfit.cli.common import STEP_PARAMS, STOP
 #: policies' own, shown beside).
 ALPHA_ROLE = {
     "fixed": "the step α", "momentum": "the step α", "nesterov": "the step α",
-    "norm": "the length α of every step", "backtracking": "the first trial step α₀",
+    "norm": "the first step length α₀ (kept until a step overshoots)",
+    "backtracking": "the first trial step α₀",
     "wolfe": "the first trial step α₀", "bb": "the first step", "adam": "the learning rate α",
     "adagrad": "the learning rate α", "rmsprop": "the learning rate α",
     "decay": "α₀ in α_t = α₀/t^p",
@@ -53,6 +54,9 @@ STEP_OPTION_HELP = {
     "--adam-beta2": "Adam: decay β₂ of the squared gradient's running mean, in (0, 1).",
     "--eps": "Adam, AdaGrad, RMSProp: ε added to the denominator.",
     "--rms-decay": "RMSProp: decay ρ of the squared gradient's running mean, in [0, 1).",
+    "--norm-shrink": "Norm: factor in (0, 1] that shortens the step length whenever a step of "
+                     "that length would not lower the loss; 1 keeps it constant (the "
+                     "tutorial's fixed-length step, which circles the minimum).",
     "--decay-power": "Decay: power p in (0, 1] of α_t = α₀/t^p.",
     "--decay-norm": "Decay: take steps of length α_t (α_t/‖∇f‖ times the gradient), the "
                     "fixed-length step made convergent.",
@@ -93,6 +97,7 @@ AdamBeta1Option = Annotated[float | None, _step("--adam-beta1")]
 AdamBeta2Option = Annotated[float | None, _step("--adam-beta2")]
 EpsOption = Annotated[float | None, _step("--eps")]
 RMSDecayOption = Annotated[float | None, _step("--rms-decay")]
+NormShrinkOption = Annotated[float | None, _step("--norm-shrink")]
 DecayPowerOption = Annotated[float | None, _step("--decay-power")]
 DecayNormOption = Annotated[bool, _step("--decay-norm")]
 
@@ -112,6 +117,11 @@ PatienceOption = Annotated[int, _stop(
 PatienceTolOption = Annotated[float | None, _stop(
     "--patience-tol", "The improvement --patience asks for, absolute, in the loss the descent "
     "sees (MSE/var(y) under --scale standard) \\[default: 1e-4]", show_default=False)]
+StallIterOption = Annotated[int | None, _stop(
+    "--stall-iter", "Stop, not converged (exit 3, status stalled), after N iterations in a row "
+    "without a new lowest loss or gradient norm (the full-data ones with --batch-size); 0 "
+    "switches it off \\[default: 5000 while a tolerance is on]", metavar="N", min=0,
+    show_default=False)]
 TimeLimitOption = Annotated[float, _stop(
     "--time-limit", "Stop after this many seconds of descent (a budget, like --max-iter); 0 "
     "switches it off.", metavar="SECONDS")]
@@ -125,7 +135,8 @@ STEP_OPTIONS: dict[str, Any] = {
     "--cg-restart": CGRestartOption, "--momentum-beta": MomentumBetaOption,
     "--nesterov-restart": NesterovRestartOption, "--adam-beta1": AdamBeta1Option,
     "--adam-beta2": AdamBeta2Option, "--eps": EpsOption, "--rms-decay": RMSDecayOption,
-    "--decay-power": DecayPowerOption, "--decay-norm": DecayNormOption,
+    "--norm-shrink": NormShrinkOption, "--decay-power": DecayPowerOption,
+    "--decay-norm": DecayNormOption,
 }
 
 
