@@ -730,10 +730,17 @@ class _Plan:
 _local = threading.local()
 
 
+#: Floats of the scratch buffer each parsing thread keeps between blocks (8 MiB): room for
+#: 65536 rows of a narrow table, and for no more rows than the block at hand of a wide one
+#: (1001 columns × 65536 rows would be 525 MB per thread).
+WORK_FLOATS = 1 << 20
+
+
 def _work(p: int, k: int) -> np.ndarray:
+    """Scratch space of at least p × k floats for this thread, reused between blocks."""
     buf = getattr(_local, "buf", None)
     if buf is None or buf.shape[0] != p or buf.shape[1] < k:
-        buf = np.empty((p, max(k, 1 << 16)))
+        buf = np.empty((p, max(k, min(1 << 16, WORK_FLOATS // p))))
         _local.buf = buf
     return buf
 
