@@ -17,9 +17,10 @@ from gdfit.errors import DataError, OptionError
 from gdfit.history import Recorder, as_recorder
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import (
+    Reference,
     fit_quality,
-    lstsq_solution,
-    normal_equations_solution,
+    reference_from_rows,
+    reference_from_statistics,
     statistics_quality,
 )
 from gdfit.result import FitResult, IterRecord
@@ -126,11 +127,12 @@ def run_descent(setup: Setup, start: Callable[..., Descent], *,
 
 
 def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *, target: str,
-                 loss: float, r2: float, lstsq: tuple[Vector, float | None],
+                 loss: float, r2: float, lstsq: tuple[Vector, float | None] | Reference,
                  gradient: str = "gradient norm", **fields: Any) -> FitResult:
     """The :class:`FitResult` of ``run``, its message completed with advice after a divergence
     or the unmet tolerance after the budget; ``fields`` set further FitResult fields."""
     w, b = setup.scaling.to_data(run.theta)
+    ref_w, ref_b = lstsq.solution if isinstance(lstsq, Reference) else lstsq
     message = run.message
     if run.reason is StopReason.diverged:
         message += "; " + divergence_advice(setup.policy, setup.scale)
@@ -143,8 +145,11 @@ def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *,
         stop_reason=run.reason, message=message, grad_norm=run.grad_norm,
         function_evals=run.function_evals, gradient_evals=run.gradient_evals,
         elapsed=run.elapsed, step=setup.policy.describe(), scale=setup.scale.value,
-        tolerances_active=any(r.is_tolerance for r in setup.rules), lstsq_w=lstsq[0],
-        lstsq_b=lstsq[1], history=history)
+        tolerances_active=any(r.is_tolerance for r in setup.rules), lstsq_w=ref_w,
+        lstsq_b=ref_b, history=history)
+    if isinstance(lstsq, Reference):
+        values.update(lstsq_method=lstsq.method, lstsq_condition=lstsq.condition,
+                      lstsq_digits=lstsq.digits)
     values.update(fields)
     return FitResult(**values)
 
@@ -238,9 +243,10 @@ def fit(
                                 history=history, catch_interrupt=catch_interrupt)
     # The rows are at hand: measure the fit on them rather than through the moments.
     mse, r2 = fit_quality(Xa, ya, result.w, result.b)
-    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
-    return replace(result, loss=mse, rmse=float(np.sqrt(mse)), r2=r2, lstsq_w=ref_w,
-                   lstsq_b=ref_b)
+    ref = reference_from_rows(Xa, ya, intercept)
+    return replace(result, loss=mse, rmse=float(np.sqrt(mse)), r2=r2, lstsq_w=ref.w,
+                   lstsq_b=ref.b, lstsq_method=ref.method, lstsq_condition=ref.condition,
+                   lstsq_digits=ref.digits)
 
 
 @warns_unconverged
@@ -285,7 +291,7 @@ def descend_statistics(setup: Setup, *, target: str,
     mse = run.loss * setup.scaling.loss_factor
     return build_result(setup, run, records, target=target, loss=mse,
                         r2=statistics_quality(problem, mse),
-                        lstsq=normal_equations_solution(problem))
+                        lstsq=reference_from_statistics(problem))
 
 
 def divergence_advice(policy: StepPolicy, scale: Scale) -> str:

@@ -42,7 +42,7 @@ from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
 from gdfit.history import Recorder
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.reference import fit_quality, lstsq_solution
+from gdfit.reference import fit_quality, reference_from_rows
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import descend
@@ -323,7 +323,7 @@ def fit_rows(
     w, b = scaling.to_data(run.theta)
     mse, r2 = fit_quality(Xa, ya, w, b)
     return build_result(setup, run, records, target=target, loss=mse, r2=r2,
-                        lstsq=lstsq_solution(Xa, ya, raw), engine="rows")
+                        lstsq=reference_from_rows(Xa, ya, intercept), engine="rows")
 
 
 def fit_interrupted_read(moments: Any, info: StreamInfo, *, intercept: bool,

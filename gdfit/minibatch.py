@@ -40,7 +40,7 @@ from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.history import Recorder
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
+from gdfit.reference import fit_quality, reference_from_rows, statistics_quality
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
@@ -321,6 +321,6 @@ def fit_minibatch(
         mse = run.loss * scaling.loss_factor
         r2 = statistics_quality(raw, mse)
     return build_result(setup, run, records, target=target, loss=mse, r2=r2,
-                        lstsq=lstsq_solution(Xa, ya, raw), gradient="full-data gradient norm",
+                        lstsq=reference_from_rows(Xa, ya, intercept), gradient="full-data gradient norm",
                         step=f"{setup.policy.describe()} on batches of {batches.batch_size}",
                         epochs=-(-run.iterations // batches.batches_per_epoch))

@@ -65,7 +65,8 @@ class FitResult:
     tolerances_active : bool
         Whether any convergence tolerance was switched on (otherwise only the budget can stop).
     lstsq_w, lstsq_b : ndarray, float or None
-        The exact least-squares solution from ``numpy.linalg.lstsq``.
+        The least-squares solution (see :mod:`gdfit.reference`), exact to ``lstsq_digits``
+        significant digits; ``lstsq_condition`` and ``lstsq_method`` say why.
     """
 
     w: Vector
@@ -95,6 +96,14 @@ class FitResult:
     #: streaming pass), "rows" (the rows in memory), "dask" (statistics reduced on a cluster);
     #: "" when the library was called directly.
     engine: str = ""
+    #: How the least-squares reference was computed ("qr+refinement" from the rows, "normal
+    #: equations" from the statistics; "" when not recorded).
+    lstsq_method: str = ""
+    #: Condition number of the standardised Gram matrix (κ of the standardised design,
+    #: squared); None when not recorded.
+    lstsq_condition: float | None = None
+    #: Significant digits of the reference that are exact (at most 15); None when not recorded.
+    lstsq_digits: int | None = None
 
     @property
     def intercept(self) -> bool:

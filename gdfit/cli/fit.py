@@ -30,6 +30,7 @@ from gdfit.cli.common import (
     note,
     reported_errors,
     split_columns,
+    warn_ill_conditioned,
 )
 from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
@@ -387,6 +388,7 @@ def fit_command(
                 print_renderable(stream, stats_table(fit_stats))
     if verbose and output not in (None, "-"):
         note(f"gdfit: wrote the result to {output}")
+    warn_ill_conditioned(result, quiet)
     if not result.success and not quiet:
         note(f"gdfit: {result.status}: {result.message}")
     raise typer.Exit(int(result.exit_code))
@@ -489,6 +491,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             print_renderable(stream, result_table(result, info.source))
     if verbose and output not in (None, "-"):
         note(f"gdfit: wrote the result to {output}")
+    warn_ill_conditioned(result, quiet)
     if not result.success and not quiet:
         note(f"gdfit: {result.status}: {result.message}")
     raise typer.Exit(int(result.exit_code))
