@@ -321,6 +321,7 @@ def fit_minibatch(
         mse = run.loss * scaling.loss_factor
         r2 = statistics_quality(raw, mse)
     return build_result(setup, run, records, target=target, loss=mse, r2=r2,
-                        lstsq=reference_from_rows(Xa, ya, intercept), gradient="full-data gradient norm",
+                        lstsq=reference_from_rows(Xa, ya, intercept),
+                        gradient="full-data gradient norm",
                         step=f"{setup.policy.describe()} on batches of {batches.batch_size}",
                         epochs=-(-run.iterations // batches.batches_per_epoch))

@@ -124,7 +124,6 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
     n, d = X.shape
     m = X.mean(axis=0) if intercept else np.zeros(d)
     m_y = float(y.mean()) if intercept else 0.0
-    zero = np.zeros(n)
     cols: list[DD] = []
     for j in range(d):
         hi, lo = two_sum(X[:, j], np.full(n, -m[j]))
@@ -179,14 +178,16 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
             if rel <= _EPS * 1e-3:  # the low parts settled too
                 break
     digits = _digits(rel if rel > 2 * _EPS else 0.0)
-    exact_theta = [Fraction(float(h)) + Fraction(float(lo)) for h, lo in zip(theta, theta_lo)]
+    exact_theta = [Fraction(float(h)) + Fraction(float(lo))
+                   for h, lo in zip(theta, theta_lo, strict=True)]
     # w_j = v_j·p_j/p_y: powers of two, exact.
     exact_w = [exact_theta[j] * Fraction(float(p[j])) / Fraction(p_y) for j in range(d)]
     w = np.array([float(v) for v in exact_w], dtype=np.float64)
     b = None
     if intercept:
         b = float(Fraction(m_y) + exact_theta[d] / Fraction(p_y)
-                  - sum((wj * Fraction(float(mj)) for wj, mj in zip(exact_w, m)), Fraction(0)))
+                  - sum((wj * Fraction(float(mj)) for wj, mj in zip(exact_w, m, strict=True)),
+                        Fraction(0)))
     return Reference(np.asarray(w, dtype=np.float64), b, "qr+refinement", condition, digits)
 
 
