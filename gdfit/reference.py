@@ -178,6 +178,10 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
             if rel <= _EPS * 1e-3:  # the low parts settled too
                 break
     digits = _digits(rel if rel > 2 * _EPS else 0.0)
+    if condition * _EPS > 0.1:
+        # κ(A)²·ε ≳ 1: the refinement does not contract and its last step says little; the
+        # QR solution's own error is about κ(A)·ε.
+        digits = min(digits, _digits(math.sqrt(condition) * _EPS))
     exact_theta = [Fraction(float(h)) + Fraction(float(lo))
                    for h, lo in zip(theta, theta_lo, strict=True)]
     # w_j = v_j·p_j/p_y: powers of two, exact.
@@ -233,10 +237,43 @@ def reference_from_statistics(problem: LeastSquares) -> Reference:
         v = v + solve(r)
     low = float(values.min(initial=math.inf))
     condition = math.inf if low <= 0 or not keep.all() else top / low
-    digits = _digits(condition * _EPS) if math.isfinite(condition) else 0
     theta = np.append(v, scaled.y_mean - float(scaled.x_mean @ v)) if problem.intercept else v
     w, b = scaling.to_data(np.asarray(theta, dtype=np.float64))
+    digits = 0
+    if math.isfinite(condition):
+        digits = _statistics_digits(G, c, v, vectors, inverse, problem, w, b)
     return Reference(w, b, "normal equations", condition, digits)
+
+
+def _statistics_digits(G: Vector, c: Vector, v: Vector, vectors: Vector, inverse: Vector,
+                       problem: LeastSquares, w: Vector, b: float | None) -> int:
+    """Digits of every coefficient that survive errors of relative size ε in the statistics.
+
+    First order, one eigendirection u_k of G (eigenvalue λ_k) at a time: an error
+    e_k = ε·|u_k|ᵀ(|G|·|v| + |c|) in the equations moves v by u_k·e_k/λ_k, so
+    |δv| ≤ Σ_k |u_k|·e_k/λ_k, with the same relative error for w_j = σ_y·v_j/σ_j. The
+    intercept b = ȳ − Σ_j w_j·x̄_j = ȳ − aᵀv moves by Σ_k |aᵀu_k|·e_k/λ_k (taking each
+    direction whole keeps the cancellation between nearly collinear columns) plus the
+    rounding of its terms. Coefficients that are 0 to rounding are left out.
+    """
+    with np.errstate(all="ignore"):
+        U = np.abs(vectors)
+        e = _EPS * (U.T @ (np.abs(G) @ np.abs(v) + np.abs(c)))
+        moved = e * inverse  # inverse is 1/λ_k, or 0 for a direction left out
+        dv = U @ moved
+        scale_v = float(np.abs(v).max(initial=0.0))
+        significant = np.abs(v) > 1e-8 * scale_v
+        errors = list((dv / np.abs(v))[significant])
+        if b is not None:
+            a = np.where(v != 0, w * problem.x_mean / np.where(v != 0, v, 1.0), 0.0)
+            terms = np.abs(w * problem.x_mean)
+            db = float(np.abs(a @ vectors) @ moved) + _EPS * (abs(problem.y_mean)
+                                                               + float(terms.sum()))
+            size = max(abs(b), 1e-8 * (abs(problem.y_mean) + float(terms.sum())))
+            if size > 0:
+                errors.append(db / size)
+    worst = max(errors, default=0.0)
+    return _digits(worst) if math.isfinite(worst) else 0
 
 
 def lstsq_solution(X: Vector, y: Vector, problem: LeastSquares) -> tuple[Vector, float | None]:
