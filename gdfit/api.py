@@ -15,6 +15,7 @@ from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
 from gdfit.history import Recorder, as_recorder
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import (
     Reference,
@@ -235,6 +236,15 @@ def fit(
     (2.0, 0.0, True)
     """
     Xa, ya, names, target = design(X, y, features=features, target=target)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared: fit on columns scaled by 2^k
+        Xs, ys = units.rows(Xa, ya)
+        on_iter, recorder = units.observers(callback, history)
+        return units.result(fit(Xs, ys, features=names, target=target, intercept=intercept,
+                                step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                                loss_tol=loss_tol, scale=scale, callback=on_iter, every=every,
+                                history=recorder, catch_interrupt=catch_interrupt,
+                                extra_rules=extra_rules))
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
