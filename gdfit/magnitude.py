@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gdfit.errors import DataError
+from numpy.typing import NDArray
+
 from gdfit.objective import Vector
 
 if TYPE_CHECKING:
@@ -47,6 +49,19 @@ def power_of_two(value: float) -> float:
     return math.ldexp(1.0, math.frexp(abs(value))[1])
 
 
+def _ldexp(value: float, k: int) -> float:
+    """value·2^k as a double (±inf or 0 when out of range; NaN stays NaN)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.ldexp(np.float64(value), k))
+
+
+def _exponent(value: float) -> int:
+    """e with 2^(e−1) ≤ |value| < 2^e (0 for 0 or a non-finite value)."""
+    if value == 0 or not math.isfinite(value):
+        return 0
+    return math.frexp(abs(value))[1]
+
+
 def _needs_scaling(peak: float) -> bool:
     if peak == 0 or not math.isfinite(peak):
         return False
@@ -62,10 +77,28 @@ def _peak(values: np.ndarray) -> float:
 
 @dataclass(frozen=True, eq=False)
 class Units:
-    """Powers of two the columns (``x``) and the target (``y``) are divided by."""
+    """Powers of two the columns (2^``x_exp``) and the target (2^``y_exp``) are divided by.
 
-    x: Vector
-    y: float
+    Kept as exponents, so that the factors between scaled and data units (2^(y_exp − x_exp),
+    for a polynomial's powers too) are applied with ``ldexp``, exactly, even where the
+    factor itself would not be a double.
+    """
+
+    x_exp: NDArray[np.int64]
+    y_exp: int
+
+    @property
+    def x(self) -> Vector:
+        return np.ldexp(1.0, self.x_exp)
+
+    @property
+    def y(self) -> float:
+        return math.ldexp(1.0, self.y_exp)
+
+    def powers(self, degree: int) -> Units:
+        """The units of x, x², …, x^degree for a polynomial in the single column."""
+        return Units(np.array([k * int(self.x_exp[0]) for k in range(1, degree + 1)]),
+                     self.y_exp)
 
     @classmethod
     def of_peaks(cls, x_peaks: Sequence[float], y_peak: float) -> Units | None:
@@ -73,8 +106,7 @@ class Units:
         peaks = [*x_peaks, y_peak]
         if not any(_needs_scaling(p) for p in peaks):
             return None
-        return cls(np.array([power_of_two(p) for p in x_peaks], dtype=np.float64),
-                   power_of_two(y_peak))
+        return cls(np.array([_exponent(p) for p in x_peaks], dtype=np.int64), _exponent(y_peak))
 
     @classmethod
     def of_rows(cls, X: np.ndarray, y: np.ndarray) -> Units | None:
@@ -83,21 +115,28 @@ class Units:
         return cls.of_peaks([_peak(X2[:, j]) for j in range(X2.shape[1])], _peak(y))
 
     def rows(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """X/p and y/p_y (exact)."""
-        return np.asarray(X / self.x, dtype=np.float64), np.asarray(y / self.y,
-                                                                    dtype=np.float64)
+        """X/p and y/p_y (exact, unless a value underflows below the smallest double)."""
+        with np.errstate(under="ignore"):
+            return (np.asarray(np.ldexp(X, -self.x_exp), dtype=np.float64),
+                    np.asarray(np.ldexp(y, -self.y_exp), dtype=np.float64))
 
     def weights(self, w: Vector) -> Vector:
         """Coefficients of the scaled columns in data units: w_j·p_y/p_j."""
         with np.errstate(over="ignore", under="ignore"):
-            return np.asarray(w * (self.y / self.x), dtype=np.float64)
+            return np.asarray(np.ldexp(w, self.y_exp - self.x_exp), dtype=np.float64)
 
     def intercept(self, b: float | None) -> float | None:
-        return None if b is None else b * self.y
+        return None if b is None else self.times_y(b)
+
+    def times_y(self, value: float) -> float:
+        """value·2^y_exp (inf when that overflows)."""
+        with np.errstate(over="ignore", under="ignore"):
+            return float(np.ldexp(value, self.y_exp))
 
     def loss(self, value: float) -> float:
-        with np.errstate(over="ignore"):
-            return float(np.float64(value) * self.y * self.y)
+        """A mean square in data units: value·4^y_exp."""
+        with np.errstate(over="ignore", under="ignore"):
+            return float(np.ldexp(value, 2 * self.y_exp))
 
     def record(self, rec: IterRecord) -> IterRecord:
         """An iteration's loss, w and b in data units."""
@@ -110,7 +149,7 @@ class Units:
         for j, (ws, wd) in enumerate(zip(w_scaled, w, strict=True)):
             if math.isfinite(float(ws)) and (not math.isfinite(float(wd))
                                              or (ws != 0 and wd == 0)):
-                size = math.log2(abs(float(ws))) + math.log2(self.y) - math.log2(self.x[j])
+                size = math.log2(abs(float(ws))) + self.y_exp - int(self.x_exp[j])
                 raise DataError(
                     f"the coefficient of column '{features[j]}' is about 2^{size:.0f}, "
                     "outside the range of double precision (y and this column differ in "
@@ -130,33 +169,32 @@ class Units:
         """A result fitted on the scaled columns (its history already converted by
         :meth:`observers`), in data units."""
         self.check(result.w, result.features)
-        with np.errstate(over="ignore"):
-            rmse = float(np.float64(result.rmse) * self.y)
         return replace(result, w=self.weights(result.w), b=self.intercept(result.b),
-                       loss=self.loss(result.loss), rmse=rmse,
+                       loss=self.loss(result.loss), rmse=self.times_y(result.rmse),
                        lstsq_w=self.weights(result.lstsq_w),
                        lstsq_b=self.intercept(result.lstsq_b))
 
     def to_scaled(self, result: FitResult) -> FitResult:
         """The inverse of :meth:`result` for w and b (for statistics on the scaled rows)."""
-        return replace(result, w=np.asarray(result.w * (self.x / self.y), dtype=np.float64),
-                       b=None if result.b is None else result.b / self.y)
+        return replace(result, w=np.asarray(np.ldexp(result.w, self.x_exp - self.y_exp),
+                                            dtype=np.float64),
+                       b=None if result.b is None else _ldexp(result.b, -self.y_exp))
 
     def statistics(self, stats: FitStatistics) -> FitStatistics:
         """Statistics computed on the scaled rows, in data units (t, p, R², F are unchanged)."""
-        d = len(self.x)
-        factors = ([self.y] if stats.intercept else []) + list(self.y / self.x)
-        assert len(factors) == len(stats.parameters) == d + int(stats.intercept)
+        shifts = ([self.y_exp] if stats.intercept else []) + [
+            self.y_exp - int(e) for e in self.x_exp]
+        assert len(shifts) == len(stats.parameters)
         with np.errstate(over="ignore", under="ignore"):
-            params = tuple(replace(p, estimate=p.estimate * f, std_error=p.std_error * f,
-                                   ci_low=p.ci_low * f, ci_high=p.ci_high * f)
-                           for p, f in zip(stats.parameters, factors, strict=True))
+            params = tuple(replace(p, estimate=_ldexp(p.estimate, k),
+                                   std_error=_ldexp(p.std_error, k),
+                                   ci_low=_ldexp(p.ci_low, k),
+                                   ci_high=_ldexp(p.ci_high, k))
+                           for p, k in zip(stats.parameters, shifts, strict=True))
             return replace(stats, parameters=params, rss=self.loss(stats.rss),
-                           tss=self.loss(stats.tss),
-                           residual_sd=float(np.float64(stats.residual_sd) * self.y),
-                           rmse=float(np.float64(stats.rmse) * self.y))
+                           tss=self.loss(stats.tss), residual_sd=self.times_y(stats.residual_sd),
+                           rmse=self.times_y(stats.rmse))
 
     def describe(self) -> dict[str, Any]:
         """The powers of two, as exponents (for JSON output)."""
-        return {"x": [math.frexp(float(v))[1] - 1 for v in self.x],
-                "y": math.frexp(self.y)[1] - 1}
+        return {"x": [int(e) for e in self.x_exp], "y": self.y_exp}

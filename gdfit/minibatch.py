@@ -39,6 +39,7 @@ from gdfit.api import fit as full_batch_fit
 from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.history import Recorder
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares, Vector, vector_norm
 from gdfit.reference import fit_quality, reference_from_rows, statistics_quality
 from gdfit.result import FitResult, IterRecord
@@ -303,6 +304,15 @@ def fit_minibatch(
                               loss_tol=loss_tol, scale=scale, callback=callback, every=every,
                               history=history, catch_interrupt=catch_interrupt,
                               extra_rules=extra_rules)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared (see gdfit.magnitude)
+        Xs, ys = units.rows(Xa, ya)
+        on_iter, recorder = units.observers(callback, history)
+        return units.result(fit_minibatch(
+            Xs, ys, batch_size=batch_size, seed=seed, features=names, target=target,
+            intercept=intercept, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+            loss_tol=loss_tol, scale=scale, callback=on_iter, every=every, history=recorder,
+            catch_interrupt=catch_interrupt, extra_rules=extra_rules))
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,

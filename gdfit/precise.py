@@ -51,6 +51,7 @@ from gdfit.basis import (
 )
 from gdfit.errors import OptionError
 from gdfit.history import Recorder, as_recorder, converting
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares
 from gdfit.poly import PolyBasis, power_names
 from gdfit.result import FitResult, IterRecord
@@ -269,6 +270,19 @@ def fit_model(
     """
     check_level(level)
     Xa, ya, names, target = design(X, y, features=features, target=target)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared (see gdfit.magnitude)
+        Xs, ys = units.rows(Xa, ya)
+        if poly is not None:  # the coefficient of x^k scales as p_y / p^k
+            units = units.powers(poly)
+        on_iter, recorder = units.observers(callback, history)
+        inner = fit_model(Xs, ys, features=names, target=target, intercept=intercept,
+                          poly=poly, precise=precise, level=level, step=step,
+                          max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
+                          callback=on_iter, every=every, history=recorder,
+                          catch_interrupt=catch_interrupt, extra_rules=extra_rules)
+        return replace(inner, result=units.result(inner.result),
+                       stats=units.statistics(inner.stats))
     if precise:
         _check_preset(step, grad_tol, loss_tol, scale)
         if extra_rules:
