@@ -26,10 +26,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from gdfit.errors import DataError
 from numpy.typing import NDArray
 
+from gdfit.errors import DataError
 from gdfit.objective import Vector
 
 if TYPE_CHECKING:

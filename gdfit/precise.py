@@ -275,11 +275,11 @@ def fit_model(
         Xs, ys = units.rows(Xa, ya)
         if poly is not None:  # the coefficient of x^k scales as p_y / p^k
             units = units.powers(poly)
-        on_iter, recorder = units.observers(callback, history)
+        scaled_callback, scaled_history = units.observers(callback, history)
         inner = fit_model(Xs, ys, features=names, target=target, intercept=intercept,
                           poly=poly, precise=precise, level=level, step=step,
                           max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
-                          callback=on_iter, every=every, history=recorder,
+                          callback=scaled_callback, every=every, history=scaled_history,
                           catch_interrupt=catch_interrupt, extra_rules=extra_rules)
         return replace(inner, result=units.result(inner.result),
                        stats=units.statistics(inner.stats))
