@@ -129,6 +129,17 @@ def result_csv(result: FitResult, **context: Any) -> str:
     return out.getvalue()
 
 
+def mse_text(loss: float, rmse: float) -> str:
+    """The MSE to 8 digits; when it over- or underflows a double (values near 1e±200) but its
+    root does not, RMSE² computed in decimal, marked as beyond double precision."""
+    if (math.isinf(loss) or loss == 0) and math.isfinite(rmse) and rmse > 0:
+        from decimal import Context, Decimal
+
+        square = Context(prec=8).multiply(Decimal(rmse), Decimal(rmse))
+        return f"{square:.7e} (beyond double precision)"
+    return num(loss, 8)
+
+
 #: Significant digits the reference column shows when all of them are exact.
 REFERENCE_DIGITS = 12
 
@@ -189,7 +200,7 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
                        f"{result.gradient_evals} gradient evaluations, "
                        f"{duration(result.elapsed)})"
                        + ("" if result.epochs is None else f", {result.epochs} epochs")),
-        ("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
+        ("MSE", f"{mse_text(result.loss, result.rmse)}   RMSE {num(result.rmse, 8)}   "
                 f"R² {num(result.r2, 8)}   n {result.n_obs}"),
         ("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "
                      f"(relative {num(result.lstsq_rel_distance, 3)})"

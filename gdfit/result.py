@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,12 +142,13 @@ class FitResult:
     @property
     def lstsq_distance(self) -> float:
         """‖θ − θ*‖₂ to the exact least-squares solution θ*, in data units."""
-        return float(np.linalg.norm(self.theta - self.lstsq_theta))
+        # hypot: no overflow in the squares when the parameters are near 1e200.
+        return math.hypot(*(self.theta - self.lstsq_theta).tolist())
 
     @property
     def lstsq_rel_distance(self) -> float:
         """‖θ − θ*‖₂ / ‖θ*‖₂ (the absolute distance when θ* = 0)."""
-        scale = float(np.linalg.norm(self.lstsq_theta))
+        scale = math.hypot(*self.lstsq_theta.tolist())
         return self.lstsq_distance / scale if scale > 0 else self.lstsq_distance
 
     def predict(self, X: ArrayLike | Any) -> Vector:

@@ -57,6 +57,7 @@ from gdfit.io import (
     _quote,
     _split_line,
 )
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares
 
 #: Bytes per parsed block: big enough to amortise pyarrow's per-call cost, small enough that
@@ -151,9 +152,10 @@ class Moments:
         if self.n == 0:
             return other
         n = self.n + other.n
-        delta = other.mean - self.mean
-        mean = self.mean + delta * (other.n / n)
-        m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN: problem() refuses them
+            delta = other.mean - self.mean
+            mean = self.mean + delta * (other.n / n)
+            m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
         return Moments(n, mean, m2)
 
     def problem(self, intercept: bool = True) -> LeastSquares:
@@ -226,6 +228,9 @@ class StreamInfo:
     ignored_columns: tuple[str, ...] = ()
     bytes_read: int = 0
     reader: str = "pyarrow"
+    #: Powers of two the columns were divided by (values that cannot be squared, see
+    #: :mod:`gdfit.magnitude`): the statistics are those of the scaled columns. None: as read.
+    units: Units | None = None
 
     @property
     def source(self) -> str:
@@ -312,6 +317,11 @@ def stream_statistics(
                         "malformed rows")
     if run.kept is not None:  # a small input: the same arithmetic as the rows engine
         X, y_rows = run.rows()
+        if info.units is None:
+            units = Units.of_rows(X, y_rows)
+            if units is not None:  # values that cannot be squared (see gdfit.magnitude)
+                X, y_rows = units.rows(X, y_rows)
+                info = replace(info, units=units)
         return LeastSquares.from_arrays(X, y_rows, intercept=intercept), info
     return moments.problem(intercept), info
 
@@ -722,6 +732,7 @@ class _Plan:
     keep_rows: bool
     count_lines: bool
     shift: np.ndarray | None = None  # subtracted from every row (see Moments.of_columns)
+    exponents: np.ndarray | None = None  # every column is divided by 2^e first (magnitude)
 
     def names(self) -> list[str]:
         return [self.table.names[j] for j in self.selected]
@@ -806,6 +817,9 @@ def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) 
     (which knows their line numbers) unless they are simply dropped."""
     p = len(cols)
     k = int(cols[0].shape[0]) if cols else 0
+    if plan.exponents is not None:
+        with np.errstate(under="ignore"):
+            cols = [np.ldexp(c, -int(e)) for c, e in zip(cols, plan.exponents, strict=True)]
     moments = Moments.of_columns(cols, _work(p, k), plan.shift)
     dropped = 0
     if not np.isfinite(moments.mean).all():
@@ -945,6 +959,7 @@ class _Pass:
         self.total = 0
         self.first: _Table | None = None
         self.shift: np.ndarray | None = None
+        self.units: Units | None = None
 
     def info(self) -> StreamInfo:
         return StreamInfo(
@@ -953,7 +968,8 @@ class _Pass:
             columns=self.columns, dropped_rows=self.tally.dropped,
             skipped_rows=self.tally.skipped, skipped=tuple(self.tally.skipped_at),
             auto_columns=self.auto, ignored_columns=self.ignored,
-            bytes_read=self.tally.bytes_done, reader="+".join(sorted(self.readers)))
+            bytes_read=self.tally.bytes_done, reader="+".join(sorted(self.readers)),
+            units=self.units)
 
     def run(self) -> tuple[Moments, StreamInfo]:
         self.total = sum(os.path.getsize(p) for p in self.paths
@@ -991,13 +1007,21 @@ class _Pass:
             self.tree = TreeMerge(len(feat) + 1)
             # Every block is shifted by the first row's values (see Moments.of_columns).
             first = [table.first[j] if j < len(table.first) else math.nan for j in (*feat, tgt)]
-            self.shift = np.array([v if math.isfinite(v) else 0.0 for v in first])
+            shift = np.array([v if math.isfinite(v) else 0.0 for v in first])
+            # Values that cannot be squared: every column divided by a power of two near its
+            # first value (see gdfit.magnitude); the shift is then in those units too.
+            self.units = Units.of_peaks([abs(v) for v in shift[:-1]], abs(float(shift[-1])))
+            if self.units is not None:
+                shift = np.ldexp(shift, -np.append(self.units.x_exp, self.units.y_exp))
+            self.shift = shift
         else:
             self._check_same(table, features, target)
             feat = [table.names.index(f) for f in self.features]
             tgt = table.names.index(self.target)
         return _Plan(table, (*feat, tgt), self.dropna, self.skip, self.kept is not None,
-                     count_lines, self.shift)
+                     count_lines, self.shift,
+                     None if self.units is None else np.append(self.units.x_exp,
+                                                               self.units.y_exp))
 
     def _check_same(self, table: _Table, features: tuple[str, ...], target: str) -> None:
         first = self.first

@@ -466,8 +466,12 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
                 AffineScaling.standard(problem).loss_factor
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
+            units = info.units  # statistics of columns scaled by powers of two
+            on_iter = printer if units is None else units.observers(printer, False)[0]
             result = fit_statistics(problem, features=info.features, target=info.target,
-                                    callback=printer, every=every, **descent)
+                                    callback=on_iter, every=every, **descent)
+            if units is not None:
+                result = units.result(result)
         if printer is not None:
             printer.finish()
         result = replace(result, engine=chosen.value)
@@ -479,7 +483,12 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     if on_bad_rows is BadRows.skip:
         context["skipped_rows"] = info.skipped_rows
     if output_format in (OutputFormat.json, OutputFormat.jsonl):
-        context["stats"] = stats_dict(moment_statistics(problem, result, level=ci))
+        units = info.units
+        if units is None:
+            context["stats"] = stats_dict(moment_statistics(problem, result, level=ci))
+        else:
+            context["stats"] = stats_dict(units.statistics(
+                moment_statistics(problem, units.to_scaled(result), level=ci)))
     with reported_errors(output, traceback), result_stream(output, force, inputs) as stream:
         if output_format is OutputFormat.json:
             stream.write(result_json(result, **context))
