@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import io
+import math
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -255,6 +255,8 @@ def fit_command(
     Progress goes to stderr, the result to stdout (a table, or JSON/CSV for programs).
     """
     # pandas (behind gdfit.batch → gdfit.io) is slow to import; keep --help fast
+    import numpy as np
+
     from gdfit.basis import ColumnBasis
     from gdfit.batch import batch_exit_code, fit_dataset, fit_each_file, read_inputs
     from gdfit.cli.output import (
@@ -267,6 +269,7 @@ def fit_command(
     )
     from gdfit.cli.params import cli_result, cli_row
     from gdfit.engines import check_engine_options, choose_engine
+    from gdfit.magnitude import Units
     from gdfit.precise import check_model_options, fit_model, model_info, model_names
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
     from gdfit.render_stats import stats_dict, stats_table
@@ -339,6 +342,7 @@ def fit_command(
         progress = None if quiet or explain else ProgressPrinter(
             err, model_names(data.features, poly), intercept, every=every, max_iter=max_iter)
         fitted, fit_stats = None, None
+        units: Units | None = None
         # --trace is written as the descent runs and appears when the block ends.
         with views.recording(model_names(data.features, poly), intercept) as recording:
             if poly is not None or precise:  # gdfit.precise: --poly and --precise
@@ -358,8 +362,13 @@ def fit_command(
                                       scale=scale, callback=progress, every=every,
                                       catch_interrupt=True, extra_rules=stop_rules,
                                       history=recording.history(policy.name))
-                # The library checked the design (rank, constant columns) before it descended.
-                design = ColumnBasis(data.X, data.features, intercept=intercept)
+                # The library checked the design (rank, constant columns) before it descended,
+                # on columns scaled by powers of two when their values cannot be squared.
+                units = Units.of_rows(np.asarray(data.X, dtype=np.float64),
+                                      np.asarray(data.y, dtype=np.float64))
+                scaled_X = data.X if units is None else units.rows(
+                    np.asarray(data.X, dtype=np.float64), np.asarray(data.y))[0]
+                design = ColumnBasis(scaled_X, data.features, intercept=intercept)
         if progress is not None:
             progress.finish()
         result = cli_result(replace(result, engine=Engine.rows.value))
@@ -367,7 +376,13 @@ def fit_command(
                    scale=scale)
         if fit_stats is None and (show_stats or output_format in (OutputFormat.json,
                                                                   OutputFormat.jsonl)):
-            fit_stats = summarise(design, data.y, result, level=ci)
+            if units is None:
+                fit_stats = summarise(design, data.y, result, level=ci)
+            else:
+                scaled_y = units.rows(np.asarray(data.X, dtype=np.float64),
+                                      np.asarray(data.y, dtype=np.float64))[1]
+                fit_stats = units.statistics(summarise(design, scaled_y,
+                                                       units.to_scaled(result), level=ci))
         if save is not None:
             save_fit_model(result, data, inputs, policy, save, force=force, quiet=quiet,
                            stopping={"max_iter": max_iter, "grad_tol": grad_tol,
