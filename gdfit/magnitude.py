@@ -179,6 +179,13 @@ class Units:
                                             dtype=np.float64),
                        b=None if result.b is None else _ldexp(result.b, -self.y_exp))
 
+    def to_scaled_theta(self, result: FitResult) -> Vector:
+        """The least-squares parameters (w, then b) of ``result`` on the scaled columns."""
+        w = np.ldexp(result.lstsq_w, self.x_exp - self.y_exp)
+        if result.lstsq_b is None:
+            return np.asarray(w, dtype=np.float64)
+        return np.append(w, _ldexp(result.lstsq_b, -self.y_exp))
+
     def statistics(self, stats: FitStatistics) -> FitStatistics:
         """Statistics computed on the scaled rows, in data units (t, p, R², F are unchanged)."""
         shifts = ([self.y_exp] if stats.intercept else []) + [
