@@ -190,3 +190,145 @@ def test_cli_prints_only_exact_digits_and_warns() -> None:
     assert quiet.stderr == ""
     exact = [float(v) for v in exact_lstsq(*collinear())]
     assert data["lstsq"]["w"] + [data["lstsq"]["b"]] == pytest.approx(exact, rel=1e-15)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extreme magnitudes: scaled by powers of two, exactly, without a warning
+
+
+import warnings  # noqa: E402
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gdfit.api import fit_statistics  # noqa: E402
+from gdfit.engines import fit_rows  # noqa: E402
+from gdfit.errors import DataError  # noqa: E402
+from gdfit.precise import fit_model  # noqa: E402
+
+
+def base_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 2))
+    return X, X @ np.array([3.0, -2.0]) + 0.5 + 0.1 * rng.normal(size=40)
+
+
+def assert_scaled(result: gdfit.FitResult, base: gdfit.FitResult, s: float, t: float) -> None:
+    assert np.array_equal(result.w, base.w * (t / s)), (result.w, base.w)
+    assert result.b == base.b * t
+    assert np.array_equal(result.lstsq_w, base.lstsq_w * (t / s))
+    assert result.lstsq_b == base.lstsq_b * t
+    assert result.rmse == base.rmse * t
+    assert result.r2 == base.r2
+    assert result.iterations == base.iterations
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.integers(-600, 600), b=st.integers(-600, 600))
+def test_powers_of_two_scale_the_fit_exactly(a: int, b: int) -> None:
+    # w·2^(b−a) must itself be a double, and y·2^b's rows too (|y| < 20).
+    assume(abs(b - a) < 1000)
+    X, y = base_data()
+    s, t = 2.0**a, 2.0**b
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (overflow, underflow) fails
+        base = gdfit.fit(X, y)
+        assert_scaled(gdfit.fit(X * s, y * t), base, s, t)
+        assert_scaled(fit_rows(X * s, y * t), fit_rows(X, y), s, t)
+
+
+@pytest.mark.parametrize(("a", "b"), [(600, 600), (-600, -600), (650, -300), (-400, 500)])
+def test_precise_and_stats_scale_exactly(a: int, b: int) -> None:
+    X, y = base_data(1)
+    s, t = 2.0**a, 2.0**b
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        base = fit_model(X, y, precise=True)
+        got = fit_model(X * s, y * t, precise=True)
+    assert_scaled(got.result, base.result, s, t)
+    factors = [t, t / s, t / s]
+    for p, q, f in zip(got.stats.parameters, base.stats.parameters, factors, strict=True):
+        assert (p.estimate, p.std_error, p.t_value) == (q.estimate * f, q.std_error * f,
+                                                        q.t_value)
+    assert got.stats.residual_sd == base.stats.residual_sd * t
+
+
+def write_csv(path: Path, X: np.ndarray, y: np.ndarray) -> None:
+    with path.open("w") as handle:
+        handle.write("a,b,y\n")
+        for row, target in zip(X, y, strict=True):
+            handle.write(f"{float(row[0])!r},{float(row[1])!r},{float(target)!r}\n")
+
+
+@pytest.mark.parametrize("small_rows", [1 << 16, 5])  # rows kept, or the streaming merge
+@pytest.mark.parametrize(("a", "b"), [(660, 660), (-660, -660), (0, 700), (700, 0)])
+def test_gram_engine_scales_extreme_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            small_rows: int, a: int, b: int) -> None:
+    monkeypatch.setattr(stream, "SMALL_ROWS", small_rows)
+    X, y = base_data(2)
+    s, t = 2.0**a, 2.0**b
+    write_csv(tmp_path / "base.csv", X, y)
+    write_csv(tmp_path / "big.csv", X * s, y * t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fits = []
+        for name in ("base.csv", "big.csv"):
+            problem, info = stream.stream_statistics([str(tmp_path / name)], block_bytes=512)
+            result = fit_statistics(problem, features=info.features)
+            fits.append(result if info.units is None else info.units.result(result))
+    base, got = fits
+    if small_rows > 40:  # same arithmetic as the rows: exactly scaled
+        assert_scaled(got, base, s, t)
+    else:  # the merge is not scale-free (shifted by the first row): to rounding
+        np.testing.assert_allclose(got.w, base.w * (t / s), rtol=1e-12)
+        assert got.b == pytest.approx(base.b * t, rel=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["gram", "rows"])
+@pytest.mark.parametrize("extra", [[], ["--stats"], ["--format", "json"], ["--precise"]])
+def test_cli_fits_extreme_values_with_a_clean_stderr(tmp_path: Path, engine: str,
+                                                     extra: list[str]) -> None:
+    if engine == "gram" and extra in (["--stats"], ["--precise"]):
+        engine = "auto"
+    X, y = base_data(3)
+    for scale in (2.0**665, 2.0**-665):
+        path = tmp_path / "data.csv"
+        write_csv(path, X * scale, y * scale)
+        out = CliRunner().invoke(app, ["fit", str(path), "-q", "--engine", engine, *extra])
+        assert out.exit_code == 0, out.output
+        assert out.stderr == ""
+        assert "constant" not in out.stdout
+
+
+def test_cli_compare_and_predict_extreme_values(tmp_path: Path) -> None:
+    X, y = base_data(4)
+    path = tmp_path / "data.csv"
+    write_csv(path, X * 2.0**640, y * 2.0**640)
+    out = CliRunner().invoke(app, ["compare", str(path), "-q", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert out.stderr == ""
+    model = tmp_path / "m.json"
+    assert CliRunner().invoke(app, ["fit", str(path), "-q", "--save", str(model)]).exit_code == 0
+    pred = CliRunner().invoke(app, ["predict", str(model), str(path), "-q"])
+    assert pred.exit_code == 0 and pred.stderr == ""
+    base = gdfit.fit(X, y)
+    first = pred.stdout.splitlines()[1].split(",")
+    assert float(first[3]) == pytest.approx(float(X[0] @ base.w + base.b) * 2.0**640, rel=1e-12)
+
+
+def test_a_coefficient_beyond_double_precision_is_refused_by_name() -> None:
+    X, y = base_data()
+    with pytest.raises(DataError, match="coefficient of column 'x0' is about 2\\^-1"):
+        gdfit.fit(X * 2.0**600, y * 2.0**-600)
+
+
+def test_columns_of_moderate_size_are_not_touched() -> None:
+    from gdfit.magnitude import Units
+
+    assert Units.of_peaks([2.0**199, 1.0], 2.0**-201) is None
+    assert Units.of_peaks([2.0**200, 1.0], 1.0) is not None
+    assert Units.of_peaks([1.0], 2.0**-202) is not None
+    X, y = base_data()
+    assert Units.of_rows(X, y) is None
+    units = Units.of_rows(X * 2.0**300, y)
+    assert units is not None and list(units.x_exp) == [302, 302] and units.y_exp == 4
