@@ -269,9 +269,10 @@ def _statistics_digits(G: Vector, c: Vector, v: Vector, vectors: Vector, inverse
             terms = np.abs(w * problem.x_mean)
             db = float(np.abs(a @ vectors) @ moved) + _EPS * (abs(problem.y_mean)
                                                                + float(terms.sum()))
-            size = max(abs(b), 1e-8 * (abs(problem.y_mean) + float(terms.sum())))
-            if size > 0:
-                errors.append(db / size)
+            # b that is 0 to rounding beside its terms (a line through the origin) has no
+            # relative digits to speak of: left out, as a coefficient v_j of 0 is.
+            if abs(b) > 1e-8 * (abs(problem.y_mean) + float(terms.sum())):
+                errors.append(db / abs(b))
     worst = max(errors, default=0.0)
     return _digits(worst) if math.isfinite(worst) else 0
 
