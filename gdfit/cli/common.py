@@ -75,8 +75,8 @@ def warn_ill_conditioned(result: Any, quiet: bool = False) -> None:
     digits = result.lstsq_digits
     note(f"gdfit: warning: the x columns are nearly collinear: condition number {cond:.2g} "
          f"of the standardised Gram matrix (above {CONDITION_WARN:g}); gradient descent "
-         f"converges slowly, and the least-squares reference ({result.lstsq_method}) is exact "
-         f"to ~{digits} digit{'s' if digits != 1 else ''}")
+         f"may converge slowly or stop short of the minimum, and the least-squares reference "
+         f"({result.lstsq_method}) is exact to ~{digits} digit{'s' if digits != 1 else ''}")
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:
