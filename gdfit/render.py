@@ -19,7 +19,7 @@ from gdfit.ascii import ascii_only
 from gdfit.layout import Column, FittedTable
 from gdfit.layout_lines import Fields, Heading
 from gdfit.render_progress import ProgressPrinter
-from gdfit.result import FitResult
+from gdfit.result import FitResult, reference_info
 
 __all__ = ["STATUS_STYLE", "ProgressPrinter", "num", "result_csv", "result_dict", "result_json",
            "result_table"]
@@ -142,15 +142,6 @@ def mse_text(loss: float, rmse: float) -> str:
 
 #: Significant digits the reference column shows when all of them are exact.
 REFERENCE_DIGITS = 12
-
-
-def reference_info(result: FitResult) -> dict[str, Any]:
-    """What the JSON output says about the least-squares reference: how it was computed,
-    the condition number of the standardised Gram matrix, the digits that are exact."""
-    if not result.lstsq_method:
-        return {}
-    return {"method": result.lstsq_method, "condition_number": result.lstsq_condition,
-            "digits": result.lstsq_digits}
 
 
 def reference_digits(result: FitResult) -> int:

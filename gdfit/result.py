@@ -213,3 +213,14 @@ class FitResult:
         if self.stop_reason is StopReason.diverged:
             return ExitCode.DIVERGED
         return ExitCode.OK if self.success else ExitCode.NOT_CONVERGED
+
+
+def reference_info(result: FitResult) -> dict[str, Any]:
+    """What the JSON output says about the least-squares reference: how it was computed,
+    the condition number of the standardised Gram matrix, the digits that are exact."""
+    if not result.lstsq_method:
+        return {}
+    cond = result.lstsq_condition
+    return {"method": result.lstsq_method,
+            "condition_number": cond if cond is not None and math.isfinite(cond) else None,
+            "digits": result.lstsq_digits}
