@@ -332,3 +332,15 @@ def test_columns_of_moderate_size_are_not_touched() -> None:
     assert Units.of_rows(X, y) is None
     units = Units.of_rows(X * 2.0**300, y)
     assert units is not None and list(units.x_exp) == [302, 302] and units.y_exp == 4
+
+
+def test_precise_reports_the_rows_reference_and_reaches_it() -> None:
+    X, y = collinear()
+    exact = [float(v) for v in exact_lstsq(X, y)]
+    fitted = fit_model(X, y, precise=True)
+    r = fitted.result
+    assert (r.lstsq_method, r.lstsq_digits) == ("qr+refinement", 15)
+    assert [*r.lstsq_w, r.lstsq_b] == pytest.approx(exact, rel=1e-15)
+    assert [*r.w, r.b] == pytest.approx(exact, rel=1e-12)  # the descent with refinement
+    poly = fit_model(X[:, :1], y, poly=2).result  # restated from a basis: digits not claimed
+    assert poly.lstsq_digits is None and poly.lstsq_method == ""
