@@ -87,16 +87,6 @@ def _pow2(value: float) -> float:
     return math.ldexp(1.0, math.frexp(abs(value))[1])
 
 
-def dd_total(a: DD) -> float:
-    """Σ a to about double-double accuracy, by a pairwise tree of double-double additions."""
-    hi, lo = np.asarray(a[0], dtype=np.float64), np.asarray(a[1], dtype=np.float64)
-    while hi.shape[0] > 1:
-        if hi.shape[0] % 2:
-            hi, lo = np.append(hi, 0.0), np.append(lo, 0.0)
-        hi, lo = dd_add((hi[0::2], lo[0::2]), (hi[1::2], lo[1::2]))
-    return float(hi[0] + lo[0]) if hi.shape[0] else 0.0
-
-
 def _digits(relative_error: float) -> int:
     if relative_error <= 0:
         return FULL_DIGITS
@@ -111,6 +101,36 @@ def _condition(singular: Vector) -> float:
     return math.inf if low <= 0 else (top / low) ** 2
 
 
+#: Floats per temporary array of the refinement (columns are handled in blocks this big).
+BLOCK_FLOATS = 1 << 18
+
+
+def _design_condition(T: Vector) -> float:
+    """κ(T)² for the triangular factor T of a design with unit columns: from its singular
+    values, or for a wide design (where the SVD costs seconds) from the eigenvalues of TᵀT,
+    which are κ² already, as long as they resolve the smallest one."""
+    if T.shape[0] > 200:
+        values = np.linalg.eigvalsh(T.T @ T)
+        low, top = float(values[0]), float(values[-1])
+        if low > top * 1e-12:
+            return top / low
+    return _condition(np.linalg.svd(T, compute_uv=False))
+
+
+def dd_tree(a: DD, axis: int = 0) -> DD:
+    """Σ of a double-double array along ``axis``, by a pairwise tree of double-double
+    additions (vectorised over the other axis)."""
+    hi, lo = np.moveaxis(a[0], axis, 0), np.moveaxis(a[1], axis, 0)
+    if hi.shape[0] == 0:
+        return np.zeros(hi.shape[1:]), np.zeros(hi.shape[1:])
+    while hi.shape[0] > 1:
+        if hi.shape[0] % 2:
+            pad = np.zeros((1, *hi.shape[1:]))
+            hi, lo = np.concatenate([hi, pad]), np.concatenate([lo, pad])
+        hi, lo = dd_add((hi[0::2], lo[0::2]), (hi[1::2], lo[1::2]))
+    return hi[0], lo[0]
+
+
 def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Reference:
     """The least-squares solution of ``y ≈ X·w (+ b)``, to full double precision when κ allows.
 
@@ -121,29 +141,31 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
     n, d = X.shape
     m = X.mean(axis=0) if intercept else np.zeros(d)
     m_y = float(y.mean()) if intercept else 0.0
-    cols: list[DD] = []
-    for j in range(d):
-        hi, lo = two_sum(X[:, j], np.full(n, -m[j]))
-        cols.append((hi, lo))
-    p = np.array([1.0 / _pow2(float(np.abs(c[0]).max(initial=0.0))) for c in cols])
-    cols = [(c[0] * p[j], c[1] * p[j]) for j, c in enumerate(cols)]
-    uh, ul = two_sum(y, np.full(n, -m_y))
+    with np.errstate(all="ignore"):
+        a_hi, a_lo = two_sum(X, np.broadcast_to(-m, X.shape))  # X − m, exactly
+        p = np.array([1.0 / _pow2(v) for v in np.abs(a_hi).max(axis=0, initial=0.0)])
+        a_hi, a_lo = a_hi * p, a_lo * p
+        uh, ul = two_sum(y, np.full(n, -m_y))
     p_y = 1.0 / _pow2(float(np.abs(uh).max(initial=0.0)))
     u: DD = (uh * p_y, ul * p_y)
-    A = np.column_stack([c[0] for c in cols] + ([np.ones(n)] if intercept else []))
-    _, R = np.linalg.qr(A)
+    A = np.column_stack([a_hi, np.ones(n)]) if intercept else a_hi
+    R = np.linalg.qr(A, mode="r")
+    del A
     # Column norms equalised for the condition number: that of the standardised design.
-    norms = np.linalg.norm(A, axis=0)
+    norms = np.sqrt(np.einsum("ij,ij->j", R, R))
     norms[norms == 0] = 1.0
-    singular = np.linalg.svd(R / norms, compute_uv=False)
-    condition = _condition(singular)
-    q = A.shape[1]
+    condition = _design_condition(R / norms)
+    q = d + int(intercept)
     # θ in double-double (theta + theta_lo): b = m_y + c/p_y − Σ w_j·m_j cancels, and the
     # rounding of a float64 w_j, times m_j, would be most of what is left.
     theta, theta_lo = np.zeros(q), np.zeros(q)
+    step = max(1, BLOCK_FLOATS // max(n, 1))
+    blocks = [slice(k, min(k + step, d)) for k in range(0, d, step)]
 
     def solve(g: Vector) -> Vector:
         z = _triangular(R.T, g, lower=True)
@@ -151,20 +173,33 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
 
     def residual() -> DD:
         r: DD = u
-        for j in range(d):
-            r = dd_add(r, dd_mul(cols[j], np.full(n, -theta[j])))
-            r = dd_add(r, dd_mul(cols[j], np.full(n, -theta_lo[j])))
+        for blk in blocks:
+            cols = (a_hi[:, blk], a_lo[:, blk])
+            part = dd_add(dd_mul(cols, np.broadcast_to(theta[blk], cols[0].shape)),
+                          dd_mul(cols, np.broadcast_to(theta_lo[blk], cols[0].shape)))
+            s_hi, s_lo = dd_tree(part, axis=1)
+            r = dd_add(r, (-s_hi, -s_lo))
         if intercept:
             r = dd_add(r, (np.full(n, -theta[d]), np.full(n, -theta_lo[d])))
         return r
 
+    def gradient(r: DD) -> Vector:
+        g = np.empty(q)
+        rr = (r[0][:, None], r[1][:, None])
+        for blk in blocks:
+            cols = (a_hi[:, blk], a_lo[:, blk])
+            t_hi, t_lo = dd_tree(dd_mul_dd(cols, (np.broadcast_to(rr[0], cols[0].shape),
+                                                  np.broadcast_to(rr[1], cols[0].shape))))
+            g[blk] = t_hi + t_lo
+        if intercept:
+            t_hi, t_lo = dd_tree(r)
+            g[d] = float(t_hi + t_lo)
+        return g
+
     rel = math.inf
     with np.errstate(all="ignore"):
         for _ in range(MAX_REFINE + 1):
-            r = residual()
-            g = np.array([dd_total(dd_mul_dd(c, r)) for c in cols]
-                         + ([dd_total(r)] if intercept else []))
-            delta = solve(g)
+            delta = solve(gradient(residual()))
             if not np.isfinite(delta).all():
                 break
             size = float(np.abs(theta).max(initial=0.0))
