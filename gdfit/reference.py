@@ -114,7 +114,7 @@ def _design_condition(T: Vector) -> float:
         low, top = float(values[0]), float(values[-1])
         if low > top * 1e-12:
             return top / low
-    return _condition(np.linalg.svd(T, compute_uv=False))
+    return _condition(np.asarray(np.linalg.svd(T, compute_uv=False), dtype=np.float64))
 
 
 def dd_tree(a: DD, axis: int = 0) -> DD:
@@ -154,7 +154,7 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
     p_y = 1.0 / _pow2(float(np.abs(uh).max(initial=0.0)))
     u: DD = (uh * p_y, ul * p_y)
     A = np.column_stack([a_hi, np.ones(n)]) if intercept else a_hi
-    R = np.linalg.qr(A, mode="r")
+    R: Vector = np.asarray(np.linalg.qr(A, mode="r"), dtype=np.float64)
     del A
     # Column norms equalised for the condition number: that of the standardised design.
     norms = np.sqrt(np.einsum("ij,ij->j", R, R))
