@@ -304,6 +304,23 @@ def descend_statistics(setup: Setup, *, target: str,
                         lstsq=reference_from_statistics(problem))
 
 
+#: Rows × columns up to which a fit from the statistics takes its reference from the rows
+#: when they are at hand (a small input of the gram engine): 32 MiB of float64, of which the
+#: refinement holds a double-double copy.
+ROWS_REFERENCE_FLOATS = 1 << 22
+
+
+def with_rows_reference(result: FitResult, X: Vector, y: Vector) -> FitResult:
+    """``result`` with its least-squares reference recomputed from the rows it was fitted to
+    (QR + refinement, exact when κ allows) instead of the statistics, when they are small
+    enough (:data:`ROWS_REFERENCE_FLOATS`)."""
+    if X.size + y.size > ROWS_REFERENCE_FLOATS:
+        return result
+    ref = reference_from_rows(X, y, result.intercept)
+    return replace(result, lstsq_w=ref.w, lstsq_b=ref.b, lstsq_method=ref.method,
+                   lstsq_condition=ref.condition, lstsq_digits=ref.digits)
+
+
 def divergence_advice(policy: StepPolicy, scale: Scale) -> str:
     """What to try after a run diverged."""
     tips = []

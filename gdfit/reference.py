@@ -246,8 +246,9 @@ def reference_from_statistics(problem: LeastSquares) -> Reference:
 
     Solves the standardised normal equations G_z·v = c_z by an eigendecomposition (the
     eigenvalues give κ(G_z)), with one refinement step whose residual c_z − G_z·v is computed
-    in long double. Exact to about 16 − log₁₀ κ(G_z) digits: the statistics' own rounding
-    errors (relative ε) are amplified by κ(G_z).
+    in long double. Exact to about 16 − log₁₀(f(n)·κ(G_z)) digits: the statistics' own
+    rounding errors (relative f(n)·ε for sums of n rows, :func:`summation_factor`) are
+    amplified by κ(G_z).
     """
     scaling = AffineScaling.standard(problem)
     scaled = scaling.transform(problem)
@@ -280,12 +281,21 @@ def reference_from_statistics(problem: LeastSquares) -> Reference:
     return Reference(w, b, "normal equations", condition, digits)
 
 
+def summation_factor(n: int) -> float:
+    """Typical rounding error of the statistics' sums over n rows, in units of ε: √n for a
+    running sum of up to 1024 terms (a BLAS product, one chunk of the streaming pass), times
+    the levels of the pairwise tree above (gdfit.stream sums its chunks pairwise)."""
+    chunk = min(max(n, 1), 1024)
+    return math.sqrt(chunk) * (1.0 + math.log2(max(1.0, n / 1024)))
+
+
 def _statistics_digits(G: Vector, c: Vector, v: Vector, vectors: Vector, inverse: Vector,
                        problem: LeastSquares, w: Vector, b: float | None) -> int:
     """Digits of every coefficient that survive errors of relative size ε in the statistics.
 
     First order, one eigendirection u_k of G (eigenvalue λ_k) at a time: an error
-    e_k = ε·|u_k|ᵀ(|G|·|v| + |c|) in the equations moves v by u_k·e_k/λ_k, so
+    e_k = f(n)·ε·|u_k|ᵀ(|G|·|v| + |c|) in the equations (the statistics are sums of n
+    rows' products, f = :func:`summation_factor`) moves v by u_k·e_k/λ_k, so
     |δv| ≤ Σ_k |u_k|·e_k/λ_k, with the same relative error for w_j = σ_y·v_j/σ_j. The
     intercept b = ȳ − Σ_j w_j·x̄_j = ȳ − aᵀv moves by Σ_k |aᵀu_k|·e_k/λ_k (taking each
     direction whole keeps the cancellation between nearly collinear columns) plus the
@@ -293,7 +303,7 @@ def _statistics_digits(G: Vector, c: Vector, v: Vector, vectors: Vector, inverse
     """
     with np.errstate(all="ignore"):
         U = np.abs(vectors)
-        e = _EPS * (U.T @ (np.abs(G) @ np.abs(v) + np.abs(c)))
+        e = _EPS * summation_factor(problem.n) * (U.T @ (np.abs(G) @ np.abs(v) + np.abs(c)))
         moved = e * inverse  # inverse is 1/λ_k, or 0 for a direction left out
         dv = U @ moved
         scale_v = float(np.abs(v).max(initial=0.0))

@@ -440,7 +440,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     Ctrl-C while reading fits the rows read so far and reports them marked interrupted; the
     result and model files are written atomically, so nothing partial is left behind.
     """
-    from gdfit.api import fit_statistics
+    from gdfit.api import fit_statistics, with_rows_reference
     from gdfit.cli.output import json_line, print_renderable, result_stream
     from gdfit.cli.params import cli_result
     from gdfit.engines import fit_interrupted_read, moment_statistics, read_progress
@@ -485,6 +485,8 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             on_iter = printer if units is None else units.observers(printer, False)[0]
             result = fit_statistics(problem, features=info.features, target=info.target,
                                     callback=on_iter, every=every, **descent)
+            if info.rows_kept is not None:  # a small input: the reference from its rows
+                result = with_rows_reference(result, *info.rows_kept)
             if units is not None:
                 result = units.result(result)
         if printer is not None:
