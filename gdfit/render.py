@@ -145,10 +145,11 @@ REFERENCE_DIGITS = 12
 
 
 def reference_digits(result: FitResult) -> int:
-    """Significant digits to print the reference with: only those that are exact (≥ 1)."""
+    """Significant digits of the reference that are exact, as many as the table shows at most
+    (0: not one; the table then still shows one, under a header that says so)."""
     if result.lstsq_digits is None:
         return REFERENCE_DIGITS
-    return max(1, min(REFERENCE_DIGITS, result.lstsq_digits))
+    return max(0, min(REFERENCE_DIGITS, result.lstsq_digits))
 
 
 def reference_note(result: FitResult) -> str:
@@ -175,10 +176,10 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
     names = [f"w[{name}]" for name in result.features]
     k = reference_digits(result)
     rows: list[list[str | Text]] = [
-        [Text(name), num(float(value), 12), num(float(exact), k)]
+        [Text(name), num(float(value), 12), num(float(exact), max(k, 1))]
         for name, value, exact in zip(names, result.w, result.lstsq_w, strict=True)]
     if result.b is not None:
-        rows.append([Text("b"), num(result.b, 12), num(result.lstsq_b, k)])
+        rows.append([Text("b"), num(result.b, 12), num(result.lstsq_b, max(k, 1))])
     header = ("exact least squares" if k == REFERENCE_DIGITS
               else f"least squares (~{k} digit{'s' if k != 1 else ''})")
     params = FittedTable([Column("parameter", justify="left", key=True),
