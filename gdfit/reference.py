@@ -224,9 +224,12 @@ def reference_from_rows(X: Vector, y: Vector, intercept: bool = True) -> Referen
     w = np.array([float(v) for v in exact_w], dtype=np.float64)
     b = None
     if intercept:
-        b = float(Fraction(m_y) + exact_theta[d] / Fraction(p_y)
-                  - sum((wj * Fraction(float(mj)) for wj, mj in zip(exact_w, m, strict=True)),
-                        Fraction(0)))
+        terms = [wj * Fraction(float(mj)) for wj, mj in zip(exact_w, m, strict=True)]
+        exact_b = Fraction(m_y) + exact_theta[d] / Fraction(p_y) - sum(terms, Fraction(0))
+        # The refinement leaves θ to about ε² of itself: a b below that, beside the terms it
+        # is the difference of, is 0 (y = 2x gives b = 0, not 6e-48).
+        noise = 16 * _EPS**2 * float(abs(Fraction(m_y)) + sum(abs(t) for t in terms))
+        b = 0.0 if abs(float(exact_b)) <= noise else float(exact_b)
     return Reference(np.asarray(w, dtype=np.float64), b, "qr+refinement", condition, digits)
 
 
