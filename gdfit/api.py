@@ -305,9 +305,9 @@ def descend_statistics(setup: Setup, *, target: str,
 
 
 #: Rows × columns up to which a fit from the statistics takes its reference from the rows
-#: when they are at hand (a small input of the gram engine): 32 MiB of float64, of which the
+#: when they are at hand (a small input of the gram engine): 8 MiB of float64, of which the
 #: refinement holds a double-double copy.
-ROWS_REFERENCE_FLOATS = 1 << 22
+ROWS_REFERENCE_FLOATS = 1 << 20
 
 
 def with_rows_reference(result: FitResult, X: Vector, y: Vector) -> FitResult:
