@@ -153,7 +153,7 @@ def dask_statistics(
                       auto_columns=auto, ignored_columns=ignored,
                       bytes_read=sum(os.path.getsize(p) for p in paths if os.path.isfile(p)),
                       reader="dask", units=units)
-    return moments.problem(intercept), info
+    return moments.problem(intercept, used), info
 
 
 def _head_table(path: str, header: bool, sep: str | None,

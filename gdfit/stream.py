@@ -158,12 +158,13 @@ class Moments:
             m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
         return Moments(n, mean, m2)
 
-    def problem(self, intercept: bool = True) -> LeastSquares:
-        """The least-squares statistics, with y the last column."""
+    def problem(self, intercept: bool = True, names: Sequence[str] = ()) -> LeastSquares:
+        """The least-squares statistics, with y the last column (``names``: the columns', for
+        messages)."""
         if self.n == 0:
             raise DataError("no observations to fit")
         if not (np.isfinite(self.mean).all() and np.isfinite(self.m2).all()):
-            raise DataError("the values are too large to sum in double precision")
+            raise DataError(too_large(names, self.mean, self.m2))
         d = self.mean.shape[0] - 1
         n = self.n
         return LeastSquares(n=n, x_mean=self.mean[:d].copy(), y_mean=float(self.mean[d]),
@@ -197,6 +198,17 @@ def _pairwise_gram(buf: np.ndarray) -> np.ndarray:
             parts = parts[0::2] + parts[1::2]
         out = out + parts[0]
     return np.asarray(out)
+
+
+def too_large(names: Sequence[str], mean: np.ndarray, m2: np.ndarray | None = None) -> str:
+    """The message for moments that overflowed, naming the first column concerned."""
+    diag = np.diag(m2) if m2 is not None else np.zeros_like(mean)
+    bad = [j for j in range(mean.shape[0])
+           if not (math.isfinite(float(mean[j])) and math.isfinite(float(diag[j])))]
+    which = (f"column {_quote(names[bad[0]])}: its values are"
+             if bad and bad[0] < len(names) else "the values are")
+    return (f"{which} too large to square and sum in double precision (gdfit divides each "
+            "column by a power of two near its first value; these grow far beyond it)")
 
 
 class TreeMerge:
@@ -356,7 +368,7 @@ def stream_statistics(
                 info = replace(info, units=units)
         return (LeastSquares.from_arrays(X, y_rows, intercept=intercept),
                 replace(info, rows_kept=(X, y_rows)))
-    return moments.problem(intercept), info
+    return moments.problem(intercept, (*info.features, info.target)), info
 
 
 def stream_moments(paths: Sequence[str], **options: Any) -> tuple[Moments, StreamInfo]:
@@ -859,7 +871,7 @@ def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) 
         finite = np.logical_and.reduce([np.isfinite(c) for c in cols])
         if lines is None and not (plan.dropna and finite.any()):
             if finite.all():
-                raise DataError("the values are too large to sum in double precision")
+                raise DataError(too_large(plan.names(), moments.mean))
             return None
         if not plan.dropna:
             bad = np.flatnonzero(~finite)
@@ -876,7 +888,7 @@ def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) 
         cols = [c[finite] for c in cols]
         moments = Moments.of_columns(cols, _work(p, k), plan.shift)
         if moments.n and not np.isfinite(moments.mean).all():
-            raise DataError("the values are too large to sum in double precision")
+            raise DataError(too_large(plan.names(), moments.mean))
     kept = np.stack(cols) if plan.keep_rows else None
     return _Out(moments, moments.n, dropped, [], kept, -1)
 

@@ -371,3 +371,20 @@ def test_streamed_gram_of_nearly_collinear_rows_keeps_its_digits(tmp_path: Path,
     result = fit_statistics(problem, features=info.features)
     exact = [float(v) for v in exact_lstsq(*collinear())]
     assert [*result.w, result.b] == pytest.approx(exact, rel=1e-5)
+
+
+def test_streamed_values_far_beyond_the_first_row_are_refused_by_column(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The streaming pass scales by the first row's magnitudes; a column that then grows by
+    # 10^300 cannot be squared: a one-line refusal that names it (the small path fits it).
+    rng = np.random.default_rng(5)
+    path = tmp_path / "grow.csv"
+    rows = [f"{rng.normal()!r},{rng.normal() * 1e300!r},{rng.normal()!r}" for _ in range(200)]
+    path.write_text("\n".join(["a,b,y", "1,1,1", *rows]) + "\n")
+    assert CliRunner().invoke(app, ["fit", str(path), "-q"]).exit_code == 0
+    monkeypatch.setattr(stream, "SMALL_ROWS", 5)
+    out = CliRunner().invoke(app, ["fit", str(path), "-q"])
+    assert out.exit_code == 1
+    assert out.stderr.startswith(f"gdfit: error: {path}: column 'b': its values are too large "
+                                 "to square")
+    assert out.stderr.count("\n") == 1
