@@ -469,6 +469,8 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
                                            **descent)
         if interrupted is None:
             raise
+        if stop.info.units is not None:  # the moments of power-of-two-scaled columns
+            interrupted = stop.info.units.result(interrupted)
         result, info, problem = interrupted, stop.info, stop.moments.problem(intercept)
     else:
         if not quiet:
