@@ -15,11 +15,13 @@ from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
 from gdfit.history import Recorder, as_recorder
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares, Vector
 from gdfit.reference import (
+    Reference,
     fit_quality,
-    lstsq_solution,
-    normal_equations_solution,
+    reference_from_rows,
+    reference_from_statistics,
     statistics_quality,
 )
 from gdfit.result import FitResult, IterRecord
@@ -126,11 +128,12 @@ def run_descent(setup: Setup, start: Callable[..., Descent], *,
 
 
 def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *, target: str,
-                 loss: float, r2: float, lstsq: tuple[Vector, float | None],
+                 loss: float, r2: float, lstsq: tuple[Vector, float | None] | Reference,
                  gradient: str = "gradient norm", **fields: Any) -> FitResult:
     """The :class:`FitResult` of ``run``, its message completed with advice after a divergence
     or the unmet tolerance after the budget; ``fields`` set further FitResult fields."""
     w, b = setup.scaling.to_data(run.theta)
+    ref_w, ref_b = lstsq.solution if isinstance(lstsq, Reference) else lstsq
     message = run.message
     if run.reason is StopReason.diverged:
         message += "; " + divergence_advice(setup.policy, setup.scale)
@@ -147,8 +150,11 @@ def build_result(setup: Setup, run: Descent, history: tuple[IterRecord, ...], *,
         stop_reason=run.reason, message=message, grad_norm=run.grad_norm,
         function_evals=run.function_evals, gradient_evals=run.gradient_evals,
         elapsed=run.elapsed, step=setup.policy.describe(), scale=setup.scale.value,
-        tolerances_active=any(r.is_tolerance for r in setup.rules), lstsq_w=lstsq[0],
-        lstsq_b=lstsq[1], history=history)
+        tolerances_active=any(r.is_tolerance for r in setup.rules), lstsq_w=ref_w,
+        lstsq_b=ref_b, history=history)
+    if isinstance(lstsq, Reference):
+        values.update(lstsq_method=lstsq.method, lstsq_condition=lstsq.condition,
+                      lstsq_digits=lstsq.digits)
     values.update(fields)
     return FitResult(**values)
 
@@ -237,6 +243,15 @@ def fit(
     (2.0, 0.0, True)
     """
     Xa, ya, names, target = design(X, y, features=features, target=target)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared: fit on columns scaled by 2^k
+        Xs, ys = units.rows(Xa, ya)
+        on_iter, recorder = units.observers(callback, history)
+        return units.result(fit(Xs, ys, features=names, target=target, intercept=intercept,
+                                step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+                                loss_tol=loss_tol, scale=scale, callback=on_iter, every=every,
+                                history=recorder, catch_interrupt=catch_interrupt,
+                                extra_rules=extra_rules))
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
@@ -245,9 +260,10 @@ def fit(
                                 history=history, catch_interrupt=catch_interrupt)
     # The rows are at hand: measure the fit on them rather than through the moments.
     mse, r2 = fit_quality(Xa, ya, result.w, result.b)
-    ref_w, ref_b = lstsq_solution(Xa, ya, raw)
-    return replace(result, loss=mse, rmse=float(np.sqrt(mse)), r2=r2, lstsq_w=ref_w,
-                   lstsq_b=ref_b)
+    ref = reference_from_rows(Xa, ya, intercept)
+    return replace(result, loss=mse, rmse=float(np.sqrt(mse)), r2=r2, lstsq_w=ref.w,
+                   lstsq_b=ref.b, lstsq_method=ref.method, lstsq_condition=ref.condition,
+                   lstsq_digits=ref.digits)
 
 
 @warns_unconverged
@@ -292,7 +308,24 @@ def descend_statistics(setup: Setup, *, target: str,
     mse = run.loss * setup.scaling.loss_factor
     return build_result(setup, run, records, target=target, loss=mse,
                         r2=statistics_quality(problem, mse),
-                        lstsq=normal_equations_solution(problem))
+                        lstsq=reference_from_statistics(problem))
+
+
+#: Rows × columns up to which a fit from the statistics takes its reference from the rows
+#: when they are at hand (a small input of the gram engine): 8 MiB of float64, of which the
+#: refinement holds a double-double copy.
+ROWS_REFERENCE_FLOATS = 1 << 20
+
+
+def with_rows_reference(result: FitResult, X: Vector, y: Vector) -> FitResult:
+    """``result`` with its least-squares reference recomputed from the rows it was fitted to
+    (QR + refinement, exact when κ allows) instead of the statistics, when they are small
+    enough (:data:`ROWS_REFERENCE_FLOATS`)."""
+    if X.size + y.size > ROWS_REFERENCE_FLOATS:
+        return result
+    ref = reference_from_rows(X, y, result.intercept)
+    return replace(result, lstsq_w=ref.w, lstsq_b=ref.b, lstsq_method=ref.method,
+                   lstsq_condition=ref.condition, lstsq_digits=ref.digits)
 
 
 def decay_advice(*, mini_batch: bool) -> str:

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 from gdfit.arrays import design
 from gdfit.errors import OptionError
 from gdfit.history import Recorder
+from gdfit.magnitude import Units
 from gdfit.minibatch import check_stochastic, fit_minibatch
 from gdfit.objective import LeastSquares
 from gdfit.plot import excess_loss
@@ -239,6 +240,7 @@ def compare(
             check_stochastic(policy)
     rows = []
     problem: LeastSquares | None = None
+    units = Units.of_rows(Xa, ya)
     for label, policy in zip(_labels(policies), policies, strict=True):
         with silent_fits():  # the rows say which runs converged
             result = fit_minibatch(Xa, ya, batch_size=batch_size, seed=seed, step=policy,
@@ -246,8 +248,13 @@ def compare(
                                    history=history if isinstance(history, bool)
                                    else history(label), **fit_options)
         if problem is None:
-            problem = LeastSquares.from_arrays(Xa, ya, intercept=result.intercept)
-        excess = float(excess_loss(problem, result.theta, result.lstsq_theta)[0])
+            problem = LeastSquares.from_arrays(*(units.rows(Xa, ya) if units else (Xa, ya)),
+                                               intercept=result.intercept)
+        if units is None:
+            excess = float(excess_loss(problem, result.theta, result.lstsq_theta)[0])
+        else:  # on the columns scaled by powers of two (see gdfit.magnitude), then ×p_y²
+            excess = units.loss(float(excess_loss(problem, units.to_scaled(result).theta,
+                                                  units.to_scaled_theta(result))[0]))
         rows.append(CompareRow(0, label, result, excess))
         if stop_on_interrupt and result.stop_reason is StopReason.interrupted:
             break

@@ -15,6 +15,7 @@ Dask is an optional extra: ``pip install 'gdfit[dask]'``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gdfit.errors import DataError, OptionError
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares
 from gdfit.stream import (
     _NA_LIST,
@@ -50,10 +52,14 @@ def _require_dask() -> Any:
     return dd
 
 
-def partition_moments(frame: Any, columns: Sequence[str], dropna: bool
-                      ) -> tuple[Moments, int]:
-    """The moments of one partition's ``columns`` (x columns, then y) and the rows dropped."""
+def partition_moments(frame: Any, columns: Sequence[str], dropna: bool,
+                      exponents: Sequence[int] | None = None) -> tuple[Moments, int]:
+    """The moments of one partition's ``columns`` (x columns, then y) and the rows dropped;
+    with ``exponents``, of the columns divided by those powers of two (see gdfit.magnitude)."""
     data = frame[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
+    if exponents is not None:
+        with np.errstate(under="ignore"):
+            data = np.ldexp(data, -np.asarray(exponents, dtype=np.int64))
     finite = np.isfinite(data).all(axis=1)
     dropped = 0
     if not finite.all():
@@ -117,7 +123,14 @@ def dask_statistics(
     feat, tgt, auto, ignored = _resolve(table, x, None if y is None else y)
     used = [table.names[j] for j in (*feat, tgt)]
     frame = _read(dd, paths, table, used, header, blocksize, storage_options)
-    parts = [delayed(partition_moments)(part, used, dropna) for part in frame.to_delayed()]
+    # Values that cannot be squared: every column divided by a power of two near its first
+    # value in the head (see gdfit.magnitude).
+    first = [table.first[j] if j < len(table.first) else math.nan for j in (*feat, tgt)]
+    peaks = [abs(v) if math.isfinite(v) else 0.0 for v in first]
+    units = Units.of_peaks(peaks[:-1], peaks[-1])
+    exponents = None if units is None else [*map(int, units.x_exp), units.y_exp]
+    parts = [delayed(partition_moments)(part, used, dropna, exponents)
+             for part in frame.to_delayed()]
     if not parts:
         raise DataError(f"{', '.join(paths)}: no data rows")
     while len(parts) > 1:  # a binary tree of merges, run on the cluster
@@ -139,8 +152,8 @@ def dask_statistics(
                       rows=moments.n, columns=table.names, dropped_rows=dropped,
                       auto_columns=auto, ignored_columns=ignored,
                       bytes_read=sum(os.path.getsize(p) for p in paths if os.path.isfile(p)),
-                      reader="dask")
-    return moments.problem(intercept), info
+                      reader="dask", units=units)
+    return moments.problem(intercept, used), info
 
 
 def _head_table(path: str, header: bool, sep: str | None,

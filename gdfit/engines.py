@@ -41,8 +41,9 @@ from gdfit.arrays import design
 from gdfit.choices import BadRows, Engine
 from gdfit.errors import DataError, OptionError
 from gdfit.history import Recorder
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.reference import fit_quality, lstsq_solution
+from gdfit.reference import fit_quality, reference_from_rows
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import descend
@@ -310,6 +311,15 @@ def fit_rows(
     iterates agree to rounding.
     """
     Xa, ya, names, target = design(X, y, features=features, target=target)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared (see gdfit.magnitude)
+        Xs, ys = units.rows(Xa, ya)
+        on_iter, recorder = units.observers(callback, history)
+        return units.result(fit_rows(
+            Xs, ys, features=names, target=target, intercept=intercept, step=step, alpha=alpha,
+            max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
+            callback=on_iter, every=every, history=recorder, catch_interrupt=catch_interrupt,
+            extra_rules=extra_rules))
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
@@ -323,7 +333,7 @@ def fit_rows(
     w, b = scaling.to_data(run.theta)
     mse, r2 = fit_quality(Xa, ya, w, b)
     return build_result(setup, run, records, target=target, loss=mse, r2=r2,
-                        lstsq=lstsq_solution(Xa, ya, raw), engine="rows")
+                        lstsq=reference_from_rows(Xa, ya, intercept), engine="rows")
 
 
 def fit_interrupted_read(moments: Any, info: StreamInfo, *, intercept: bool,

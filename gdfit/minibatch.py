@@ -40,8 +40,9 @@ from gdfit.arrays import design
 from gdfit.choices import DEFAULT_STOCHASTIC_STEP
 from gdfit.errors import OptionError
 from gdfit.history import Recorder
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.reference import fit_quality, lstsq_solution, statistics_quality
+from gdfit.reference import fit_quality, reference_from_rows, statistics_quality
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import Scale
 from gdfit.solver import DIVERGENCE_FACTOR, Descent, Iterate, interrupted_message
@@ -318,6 +319,15 @@ def fit_minibatch(
                               loss_tol=loss_tol, scale=scale, callback=callback, every=every,
                               history=history, catch_interrupt=catch_interrupt,
                               extra_rules=extra_rules)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared (see gdfit.magnitude)
+        Xs, ys = units.rows(Xa, ya)
+        on_iter, recorder = units.observers(callback, history)
+        return units.result(fit_minibatch(
+            Xs, ys, batch_size=batch_size, seed=seed, features=names, target=target,
+            intercept=intercept, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
+            loss_tol=loss_tol, scale=scale, callback=on_iter, every=every, history=recorder,
+            catch_interrupt=catch_interrupt, extra_rules=extra_rules))
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
@@ -336,6 +346,7 @@ def fit_minibatch(
         mse = run.loss * scaling.loss_factor
         r2 = statistics_quality(raw, mse)
     return build_result(setup, run, records, target=target, loss=mse, r2=r2,
-                        lstsq=lstsq_solution(Xa, ya, raw), gradient="full-data gradient norm",
+                        lstsq=reference_from_rows(Xa, ya, intercept),
+                        gradient="full-data gradient norm",
                         step=f"{setup.policy.describe()} on batches of {batches.batch_size}",
                         epochs=-(-run.iterations // batches.batches_per_epoch))

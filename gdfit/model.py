@@ -49,7 +49,7 @@ from numpy.typing import ArrayLike
 
 from gdfit.atomic import write_text_atomic
 from gdfit.errors import DataError
-from gdfit.result import FitResult, linear_prediction
+from gdfit.result import FitResult, linear_prediction, reference_info
 from gdfit.stopping import StopReason
 
 SCHEMA = "gdfit.model"
@@ -164,6 +164,11 @@ class Model:
             tolerances_active=bool(stopping.get("grad_tol") or stopping.get("loss_tol")
                                    or reason.converged),
             lstsq_w=ref_w,
+            # Optional (written since the reference says how exact it is).
+            lstsq_method=str(ref.get("method") or ""),
+            lstsq_condition=(_float(ref["condition_number"])
+                             if ref.get("condition_number") is not None else None),
+            lstsq_digits=int(ref["digits"]) if isinstance(ref.get("digits"), int) else None,
             lstsq_b=(_float(ref["b"]) if ref.get("b") is not None else
                      (math.nan if self.intercept else None)),
         )
@@ -211,7 +216,8 @@ def model_document(result: FitResult, *, settings: FitSettings | None = None,
         "statistics": {"loss": result.loss, "rmse": result.rmse, "r2": result.r2,
                        "n_obs": result.n_obs},
         "reference": {"w": [float(v) for v in result.lstsq_w],
-                      "b": None if result.lstsq_b is None else float(result.lstsq_b)},
+                      "b": None if result.lstsq_b is None else float(result.lstsq_b),
+                      **reference_info(result)},
         "training_data": {
             "sources": list(data.sources) if data else [],
             "rows": data.rows if data else result.n_obs,

@@ -51,8 +51,10 @@ from gdfit.basis import (
 )
 from gdfit.errors import OptionError
 from gdfit.history import Recorder, as_recorder, converting
+from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares
 from gdfit.poly import PolyBasis, power_names
+from gdfit.reference import Reference, reference_from_rows
 from gdfit.result import FitResult, IterRecord
 from gdfit.scaling import AffineScaling, Scale
 from gdfit.stats import FitStatistics, check_level, compute_statistics
@@ -105,16 +107,26 @@ def _records(basis: Basis) -> Callable[[IterRecord], IterRecord]:
 
 
 def _finish(result: FitResult, basis: Basis, y: np.ndarray, w: np.ndarray, b: float | None,
-            lstsq: tuple[np.ndarray, float | None], *, level: float,
+            lstsq: tuple[np.ndarray, float | None] | Reference, *, level: float,
             **extra: Any) -> tuple[FitResult, FitStatistics]:
     """Statistics for raw (w, b) and the result restated in raw coefficients."""
     stats = compute_statistics(basis, y, w, b, level=level, converged=result.success,
                                status=result.status, message=result.message)
     mse = stats.rss / stats.n
+    ref_w, ref_b = lstsq.solution if isinstance(lstsq, Reference) else lstsq
     fixed = replace(result, w=w, b=b, features=basis.names, loss=mse,
-                    rmse=float(np.sqrt(mse)), r2=stats.r2, lstsq_w=lstsq[0],
-                    lstsq_b=lstsq[1], **extra)
+                    rmse=float(np.sqrt(mse)), r2=stats.r2, lstsq_w=ref_w,
+                    lstsq_b=ref_b, **_reference_fields(lstsq), **extra)
     return fixed, stats
+
+
+def _reference_fields(lstsq: tuple[np.ndarray, float | None] | Reference) -> dict[str, Any]:
+    """How exact the reference is: known for one from the rows (:class:`Reference`); not for
+    one restated from a basis (the map to raw powers can cancel digits), which says nothing."""
+    if isinstance(lstsq, Reference):
+        return {"lstsq_method": lstsq.method, "lstsq_condition": lstsq.condition,
+                "lstsq_digits": lstsq.digits}
+    return {"lstsq_method": "", "lstsq_condition": None, "lstsq_digits": None}
 
 
 def _correction_problem(Fdd: DD, r: DD, intercept: bool) -> LeastSquares:
@@ -269,6 +281,19 @@ def fit_model(
     """
     check_level(level)
     Xa, ya, names, target = design(X, y, features=features, target=target)
+    units = Units.of_rows(Xa, ya)
+    if units is not None:  # values that cannot be squared (see gdfit.magnitude)
+        Xs, ys = units.rows(Xa, ya)
+        if poly is not None:  # the coefficient of x^k scales as p_y / p^k
+            units = units.powers(poly)
+        scaled_callback, scaled_history = units.observers(callback, history)
+        inner = fit_model(Xs, ys, features=names, target=target, intercept=intercept,
+                          poly=poly, precise=precise, level=level, step=step,
+                          max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
+                          callback=scaled_callback, every=every, history=scaled_history,
+                          catch_interrupt=catch_interrupt, extra_rules=extra_rules)
+        return replace(inner, result=units.result(inner.result),
+                       stats=units.statistics(inner.stats))
     if precise:
         _check_preset(step, grad_tol, loss_tol, scale)
         if extra_rules:
@@ -287,7 +312,10 @@ def fit_model(
             history=history, catch_interrupt=catch_interrupt)
         w = np.array([float(v) for v in w_ex])
         b = None if b_ex is None else float(b_ex)
-        result, stats = _finish(run, basis, ya, w, b, lstsq, level=level)
+        # Plain columns: the reference from the rows (QR + refinement), which says how exact
+        # it is; a polynomial keeps its basis's, restated on the raw powers.
+        reference = lstsq if poly is not None else reference_from_rows(Xa, ya, intercept)
+        result, stats = _finish(run, basis, ya, w, b, reference, level=level)
         return ModelFit(result, stats, basis, rounds, corr)
     if poly is None:
         result = fit(Xa, ya, features=names, target=target, intercept=intercept, step=step,

@@ -19,7 +19,7 @@ from gdfit.ascii import ascii_only
 from gdfit.layout import Column, FittedTable
 from gdfit.layout_lines import Fields, Heading
 from gdfit.render_progress import ProgressPrinter
-from gdfit.result import FitResult
+from gdfit.result import FitResult, reference_info
 
 __all__ = ["STATUS_STYLE", "ProgressPrinter", "num", "result_csv", "result_dict", "result_json",
            "result_table"]
@@ -79,7 +79,8 @@ def result_dict(result: FitResult, **context: Any) -> dict[str, Any]:
         "elapsed_s": result.elapsed,
         "step": result.step,
         "scale": result.scale,
-        "lstsq": {"w": [float(v) for v in result.lstsq_w], "b": result.lstsq_b},
+        "lstsq": {"w": [float(v) for v in result.lstsq_w], "b": result.lstsq_b,
+                  **reference_info(result)},
         "lstsq_distance": result.lstsq_distance,
         "lstsq_rel_distance": result.lstsq_rel_distance,
         "exit_code": int(result.exit_code),
@@ -128,6 +129,44 @@ def result_csv(result: FitResult, **context: Any) -> str:
     return out.getvalue()
 
 
+def mse_text(loss: float, rmse: float) -> str:
+    """The MSE to 8 digits; when it over- or underflows a double (values near 1e±200) but its
+    root does not, RMSE² computed in decimal, marked as beyond double precision."""
+    if (math.isinf(loss) or loss == 0) and math.isfinite(rmse) and rmse > 0:
+        from decimal import Context, Decimal
+
+        square = Context(prec=8).multiply(Decimal(rmse), Decimal(rmse))
+        return f"{square:.7e} (beyond double precision)"
+    return num(loss, 8)
+
+
+#: Significant digits the reference column shows when all of them are exact.
+REFERENCE_DIGITS = 12
+
+
+def reference_digits(result: FitResult) -> int:
+    """Significant digits of the reference that are exact, as many as the table shows at most
+    (0: not one; the table then still shows one, under a header that says so)."""
+    if result.lstsq_digits is None:
+        return REFERENCE_DIGITS
+    return max(0, min(REFERENCE_DIGITS, result.lstsq_digits))
+
+
+def reference_note(result: FitResult) -> str:
+    """"; the reference is exact to ~k digits (condition number κ)" when it is not exact to
+    the digits a table shows, or the problem is ill-conditioned; else ""."""
+    from gdfit.reference import CONDITION_WARN
+
+    cond = result.lstsq_condition
+    digits = result.lstsq_digits
+    if cond is None or digits is None:
+        return ""
+    if digits >= REFERENCE_DIGITS and cond <= CONDITION_WARN:
+        return ""
+    return (f"; lstsq exact to ~{digits} digit{'s' if digits != 1 else ''} "
+            f"(condition number {cond:.2g}, {result.lstsq_method})")
+
+
 def result_table(result: FitResult, source: str = "") -> RenderableType:
     """The result: the parameters beside lstsq's, then how the run went; at any width (the
     parameter names and the numbers are never cut, see :mod:`gdfit.layout`)."""
@@ -135,14 +174,17 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
                     + ("" if result.intercept else "  (no intercept)"),
                     Text(source, style="dim"))
     names = [f"w[{name}]" for name in result.features]
+    k = reference_digits(result)
     rows: list[list[str | Text]] = [
-        [Text(name), num(float(value), 12), num(float(exact), 12)]
+        [Text(name), num(float(value), 12), num(float(exact), max(k, 1))]
         for name, value, exact in zip(names, result.w, result.lstsq_w, strict=True)]
     if result.b is not None:
-        rows.append([Text("b"), num(result.b, 12), num(result.lstsq_b, 12)])
+        rows.append([Text("b"), num(result.b, 12), num(result.lstsq_b, max(k, 1))])
+    header = ("exact least squares" if k == REFERENCE_DIGITS
+              else f"least squares (~{k} digit{'s' if k != 1 else ''})")
     params = FittedTable([Column("parameter", justify="left", key=True),
                           Column("gradient descent"),
-                          Column("exact least squares", style="dim")], rows, title=title)
+                          Column(header, style="dim")], rows, title=title)
     style = STATUS_STYLE.get(result.status, "bold")
     summary = Fields([
         ("status", Text(result.status, style=style) + Text(f"  {result.message}")),
@@ -150,10 +192,11 @@ def result_table(result: FitResult, source: str = "") -> RenderableType:
                        f"{result.gradient_evals} gradient evaluations, "
                        f"{duration(result.elapsed)})"
                        + ("" if result.epochs is None else f", {result.epochs} epochs")),
-        ("MSE", f"{num(result.loss, 8)}   RMSE {num(result.rmse, 8)}   "
+        ("MSE", f"{mse_text(result.loss, result.rmse)}   RMSE {num(result.rmse, 8)}   "
                 f"R² {num(result.r2, 8)}   n {result.n_obs}"),
         ("vs lstsq", f"distance {num(result.lstsq_distance, 3)}  "
-                     f"(relative {num(result.lstsq_rel_distance, 3)})"),
+                     f"(relative {num(result.lstsq_rel_distance, 3)})"
+                     + reference_note(result)),
         ("method", f"step {result.step}, scale {result.scale}"),
     ])
     return Group(params, summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,8 @@ class FitResult:
     tolerances_active : bool
         Whether any convergence tolerance was switched on (otherwise only the budget can stop).
     lstsq_w, lstsq_b : ndarray, float or None
-        The exact least-squares solution from ``numpy.linalg.lstsq``.
+        The least-squares solution (see :mod:`gdfit.reference`), exact to ``lstsq_digits``
+        significant digits; ``lstsq_condition`` and ``lstsq_method`` say why.
     """
 
     w: Vector
@@ -95,6 +97,14 @@ class FitResult:
     #: streaming pass), "rows" (the rows in memory), "dask" (statistics reduced on a cluster);
     #: "" when the library was called directly.
     engine: str = ""
+    #: How the least-squares reference was computed ("qr+refinement" from the rows, "normal
+    #: equations" from the statistics; "" when not recorded).
+    lstsq_method: str = ""
+    #: Condition number of the standardised Gram matrix (κ of the standardised design,
+    #: squared); None when not recorded.
+    lstsq_condition: float | None = None
+    #: Significant digits of the reference that are exact (at most 15); None when not recorded.
+    lstsq_digits: int | None = None
 
     @property
     def intercept(self) -> bool:
@@ -131,12 +141,13 @@ class FitResult:
     @property
     def lstsq_distance(self) -> float:
         """‖θ − θ*‖₂ to the exact least-squares solution θ*, in data units."""
-        return float(np.linalg.norm(self.theta - self.lstsq_theta))
+        # hypot: no overflow in the squares when the parameters are near 1e200.
+        return math.hypot(*(self.theta - self.lstsq_theta).tolist())
 
     @property
     def lstsq_rel_distance(self) -> float:
         """‖θ − θ*‖₂ / ‖θ*‖₂ (the absolute distance when θ* = 0)."""
-        scale = float(np.linalg.norm(self.lstsq_theta))
+        scale = math.hypot(*self.lstsq_theta.tolist())
         return self.lstsq_distance / scale if scale > 0 else self.lstsq_distance
 
     def predict(self, X: ArrayLike | Any) -> Vector:
@@ -202,3 +213,14 @@ class FitResult:
         if self.stop_reason is StopReason.diverged:
             return ExitCode.DIVERGED
         return ExitCode.OK if self.success else ExitCode.NOT_CONVERGED
+
+
+def reference_info(result: FitResult) -> dict[str, Any]:
+    """What the JSON output says about the least-squares reference: how it was computed,
+    the condition number of the standardised Gram matrix, the digits that are exact."""
+    if not result.lstsq_method:
+        return {}
+    cond = result.lstsq_condition
+    return {"method": result.lstsq_method,
+            "condition_number": cond if cond is not None and math.isfinite(cond) else None,
+            "digits": result.lstsq_digits}

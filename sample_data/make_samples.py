@@ -8,6 +8,9 @@ Writes these CSV files into the folder this script lives in (``sample_data/``):
 * ``sensor.csv``   -- 500 synthetic temperature-sensor readings (TMP36-style, 10 mV/degC,
   500 mV offset) with a reference temperature target, plus text columns
   (timestamp, station) that a fitter should ignore.
+* ``collinear.csv`` -- 30 rows of two integer gauges that read the same quantity to ±1
+  count (1 − corr ≈ 4e-13) and an integer target: nearly collinear columns, whose exact
+  least-squares solution (a rational number, computable exactly) is very sensitive.
 * ``parts/``       -- small files for the README's several-files examples: ``day-1.csv`` …
   ``day-3.csv`` (x, y: one line each, y = (k + 1)·x + k + noise on day k), ``day-4.csv``
   (its y is text) and ``other.csv`` (columns x, z instead of x, y).
@@ -181,9 +184,26 @@ def make_parts(out_dir: Path) -> Path:
     return folder
 
 
+COLLINEAR_SEED: int = 20261207
+COLLINEAR_ROWS: int = 30
+
+
+def make_collinear(out_dir: Path) -> Path:
+    """Write ``collinear.csv``: gauge_2 = gauge_1 ± 1, flow = gauge_1 + gauge_2 + noise,
+    all integers (so the file's values are exact in binary)."""
+    rng = np.random.default_rng(COLLINEAR_SEED)
+    g1 = rng.integers(1_000_000, 4_000_000, size=COLLINEAR_ROWS)
+    g2 = g1 + rng.integers(-1, 2, size=COLLINEAR_ROWS)
+    flow = g1 + g2 + rng.integers(-500, 501, size=COLLINEAR_ROWS)
+    path = out_dir / "collinear.csv"
+    write_csv(path, ["gauge_1", "gauge_2", "flow"],
+              ([str(a), str(b), str(c)] for a, b, c in zip(g1, g2, flow, strict=True)))
+    return path
+
+
 def main(out_dir: Path = OUT_DIR) -> None:
     """(Re)write every sample file into ``out_dir``."""
-    for maker in (make_tutorial, make_housing, make_sensor, make_parts):
+    for maker in (make_tutorial, make_housing, make_sensor, make_parts, make_collinear):
         path = maker(out_dir)
         print(f"wrote {path}")
 

@@ -72,6 +72,10 @@ def _build_app() -> typer.Typer:
         """Linear regression by gradient descent: fit y = X·w + b to a CSV file."""
         # Every command reports a fit's status itself; the library's warning would repeat it.
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        # The last line of defence: NumPy's floating-point RuntimeWarnings are not for users
+        # (gdfit scales extreme values first, see gdfit.magnitude, and reports what it cannot
+        # represent in its own words).
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
 
     return built
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console, RenderableType
@@ -62,6 +62,21 @@ def note(message: str) -> None:
     indent = len(message) - len(message.lstrip(" "))
     err.print(Padding(Text(message.lstrip(" "), overflow="fold"), (0, 0, 0, indent),
                       expand=False), highlight=False)
+
+
+def warn_ill_conditioned(result: Any, quiet: bool = False) -> None:
+    """``gdfit: warning: …`` on stderr when the standardised Gram matrix of ``result``'s data
+    has a condition number above :data:`gdfit.reference.CONDITION_WARN` (not with -q)."""
+    from gdfit.reference import CONDITION_WARN
+
+    cond = getattr(result, "lstsq_condition", None)
+    if quiet or cond is None or not cond > CONDITION_WARN:
+        return
+    digits = result.lstsq_digits
+    note(f"gdfit: warning: the x columns are nearly collinear: condition number {cond:.2g} "
+         f"of the standardised Gram matrix (above {CONDITION_WARN:g}); gradient descent "
+         f"may converge slowly or stop short of the minimum, and the least-squares reference "
+         f"({result.lstsq_method}) is exact to ~{digits} digit{'s' if digits != 1 else ''}")
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:

@@ -191,13 +191,16 @@ def compare_command(
 
 def comparison_json(rows: Sequence[CompareRow], **context: Any) -> str:
     """The comparison as one JSON object: the context, the exact solution and ranked results."""
+    from gdfit.result import reference_info
+
     first = rows[0].result
     data = {
         **context,
         "target": first.target,
         "features": list(first.features),
         "n_obs": first.n_obs,
-        "lstsq": {"w": [float(v) for v in first.lstsq_w], "b": first.lstsq_b},
+        "lstsq": {"w": [float(v) for v in first.lstsq_w], "b": first.lstsq_b,
+                  **reference_info(first)},
         "results": [row.as_dict() for row in rows],
     }
     return json.dumps(data, ensure_ascii=ascii_only(), allow_nan=False, indent=2) + "\n"

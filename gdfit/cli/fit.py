@@ -31,6 +31,7 @@ from gdfit.cli.common import (
     note,
     reported_errors,
     split_columns,
+    warn_ill_conditioned,
 )
 from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
@@ -260,6 +261,8 @@ def fit_command(
     Progress goes to stderr, the result to stdout (a table, or JSON/CSV for programs).
     """
     # pandas (behind gdfit.batch → gdfit.io) is slow to import; keep --help fast
+    import numpy as np
+
     from gdfit.basis import ColumnBasis
     from gdfit.batch import batch_exit_code, fit_dataset, fit_each_file, read_inputs
     from gdfit.cli.output import (
@@ -272,6 +275,7 @@ def fit_command(
     )
     from gdfit.cli.params import cli_result, cli_row
     from gdfit.engines import check_engine_options, choose_engine
+    from gdfit.magnitude import Units
     from gdfit.precise import check_model_options, fit_model, model_info, model_names
     from gdfit.render import ProgressPrinter, result_csv, result_dict, result_json, result_table
     from gdfit.render_stats import stats_dict, stats_table
@@ -355,6 +359,7 @@ def fit_command(
         progress = None if quiet or explain else ProgressPrinter(
             err, model_names(data.features, poly), intercept, every=every, max_iter=max_iter)
         fitted, fit_stats = None, None
+        units: Units | None = None
         # --trace is written as the descent runs and appears when the block ends.
         with views.recording(model_names(data.features, poly), intercept) as recording:
             if poly is not None or precise:  # gdfit.precise: --poly and --precise
@@ -374,8 +379,13 @@ def fit_command(
                                       scale=scale, callback=progress, every=every,
                                       catch_interrupt=True, extra_rules=stop_rules,
                                       history=recording.history(policy.name))
-                # The library checked the design (rank, constant columns) before it descended.
-                design = ColumnBasis(data.X, data.features, intercept=intercept)
+                # The library checked the design (rank, constant columns) before it descended,
+                # on columns scaled by powers of two when their values cannot be squared.
+                units = Units.of_rows(np.asarray(data.X, dtype=np.float64),
+                                      np.asarray(data.y, dtype=np.float64))
+                scaled_X = data.X if units is None else units.rows(
+                    np.asarray(data.X, dtype=np.float64), np.asarray(data.y))[0]
+                design = ColumnBasis(scaled_X, data.features, intercept=intercept)
         if progress is not None:
             progress.finish()
         result = cli_result(replace(result, engine=Engine.rows.value))
@@ -383,7 +393,13 @@ def fit_command(
                    scale=scale)
         if fit_stats is None and (show_stats or output_format in (OutputFormat.json,
                                                                   OutputFormat.jsonl)):
-            fit_stats = summarise(design, data.y, result, level=ci)
+            if units is None:
+                fit_stats = summarise(design, data.y, result, level=ci)
+            else:
+                scaled_y = units.rows(np.asarray(data.X, dtype=np.float64),
+                                      np.asarray(data.y, dtype=np.float64))[1]
+                fit_stats = units.statistics(summarise(design, scaled_y,
+                                                       units.to_scaled(result), level=ci))
         if save is not None:
             save_fit_model(result, data, inputs, policy, save, force=force, quiet=quiet,
                            stopping={"max_iter": max_iter, "grad_tol": grad_tol,
@@ -404,6 +420,7 @@ def fit_command(
                 print_renderable(stream, stats_table(fit_stats))
     if verbose and output not in (None, "-"):
         note(f"gdfit: wrote the result to {output}")
+    warn_ill_conditioned(result, quiet)
     if not result.success and not quiet:
         note(f"gdfit: {result.status}: {result.message}")
     raise typer.Exit(int(result.exit_code))
@@ -440,7 +457,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     Ctrl-C while reading fits the rows read so far and reports them marked interrupted; the
     result and model files are written atomically, so nothing partial is left behind.
     """
-    from gdfit.api import fit_statistics
+    from gdfit.api import fit_statistics, with_rows_reference
     from gdfit.cli.output import json_line, print_renderable, result_stream
     from gdfit.cli.params import cli_result
     from gdfit.engines import fit_interrupted_read, moment_statistics, read_progress
@@ -469,6 +486,8 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
                                            **descent)
         if interrupted is None:
             raise
+        if stop.info.units is not None:  # the moments of power-of-two-scaled columns
+            interrupted = stop.info.units.result(interrupted)
         result, info, problem = interrupted, stop.info, stop.moments.problem(intercept)
     else:
         if not quiet:
@@ -481,8 +500,14 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             factor = 1.0 if Scale(descent["scale"]) is Scale.none or not bar.enabled else \
                 AffineScaling.standard(problem).loss_factor
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
+            units = info.units  # statistics of columns scaled by powers of two
+            on_iter = printer if units is None else units.observers(printer, False)[0]
             result = fit_statistics(problem, features=info.features, target=info.target,
-                                    callback=printer, every=every, **descent)
+                                    callback=on_iter, every=every, **descent)
+            if info.rows_kept is not None:  # a small input: the reference from its rows
+                result = with_rows_reference(result, *info.rows_kept)
+            if units is not None:
+                result = units.result(result)
         if printer is not None:
             printer.finish()
         result = replace(result, engine=chosen.value)
@@ -494,7 +519,12 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     if on_bad_rows is BadRows.skip:
         context["skipped_rows"] = info.skipped_rows
     if output_format in (OutputFormat.json, OutputFormat.jsonl):
-        context["stats"] = stats_dict(moment_statistics(problem, result, level=ci))
+        units = info.units
+        if units is None:
+            context["stats"] = stats_dict(moment_statistics(problem, result, level=ci))
+        else:
+            context["stats"] = stats_dict(units.statistics(
+                moment_statistics(problem, units.to_scaled(result), level=ci)))
     with reported_errors(output, traceback), result_stream(output, force, inputs) as stream:
         if output_format is OutputFormat.json:
             stream.write(result_json(result, **context))
@@ -506,6 +536,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             print_renderable(stream, result_table(result, info.source))
     if verbose and output not in (None, "-"):
         note(f"gdfit: wrote the result to {output}")
+    warn_ill_conditioned(result, quiet)
     if not result.success and not quiet:
         note(f"gdfit: {result.status}: {result.message}")
     raise typer.Exit(int(result.exit_code))
