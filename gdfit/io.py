@@ -181,7 +181,7 @@ def read_dataset(
     used_sep = given_sep if given_sep is not None else _detect_sep("\n".join(lines))
     fields = _split_line(lines[0], used_sep)
     if header:
-        names = [f.strip() or str(i) for i, f in enumerate(fields)]
+        names = header_names(source, fields)
         layout = _Layout(source, data, used_sep, first_line + 1, len(fields), "the header")
     else:
         names = [str(i) for i in range(len(fields))]
@@ -246,6 +246,46 @@ def read_dataset(
         key_columns=tuple(names[j] for j in key_idx),
         keys=keys,
     )
+
+
+def header_names(source: str, fields: Sequence[str], what: str = "the header") -> list[str]:
+    """Column names from the header's fields: stripped, an empty one named by its 0-based index.
+
+    Raises
+    ------
+    DataError
+        Two columns end up with the same name (``x,x,y``, or ``1,,y`` where the empty name of
+        column 1 becomes ``"1"``): the message names both positions.
+    """
+    names = [f.strip() or str(i) for i, f in enumerate(fields)]
+    check_unique_names(source, names, [f.strip() for f in fields], what)
+    return names
+
+
+def check_unique_names(source: str, names: Sequence[str], given: Sequence[str] | None = None,
+                       what: str = "the header") -> None:
+    """A :class:`DataError` naming both positions (0-based) of the first repeated name.
+
+    ``given`` holds the names as written, when some were made up (an empty one named by its
+    index), so that the message can say so.
+    """
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name not in seen:
+            seen[name] = j
+            continue
+        i = seen[name]
+        empty = [k for k in (i, j) if given is not None and not given[k]]
+        if empty:
+            k = empty[0]
+            other = j if k == i else i
+            raise DataError(
+                f"{source}: column {k} has no name in {what}, so it is called {_quote(name)}, "
+                f"but column {other} is named {_quote(name)} too; give every column its own "
+                "name")
+        raise DataError(f"{source}: column name {_quote(name)} appears twice in {what} "
+                        f"(columns {i} and {j}, counted from 0); give every column its own "
+                        "name")
 
 
 def _normalize_sep(sep: str | None) -> str | None:

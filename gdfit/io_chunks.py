@@ -25,7 +25,7 @@ import numpy as np
 from gdfit.choices import DEFAULT_CHUNK_ROWS
 from gdfit.errors import DataError, OptionError
 from gdfit.io import _NA_TOKENS as NA_TOKENS
-from gdfit.io import WHITESPACE, _detect_sep, _normalize_sep, _split_line
+from gdfit.io import WHITESPACE, _detect_sep, _normalize_sep, _split_line, header_names
 
 _SAMPLE_LINES = 20
 _SAMPLE_CHARS = 1 << 16
@@ -79,7 +79,7 @@ class TableStream:
         self._rows = self._records(itertools.chain(sample, text))
         first, first_line = next(self._rows)
         if header:
-            self.names = tuple(f.strip() or str(i) for i, f in enumerate(first))
+            self.names = tuple(header_names(source, first))
             self._pending: list[tuple[list[str], int]] = []
             self._shape_from = "the header"
         else:

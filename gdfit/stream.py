@@ -56,6 +56,8 @@ from gdfit.io import (
     _parse_column_ref,
     _quote,
     _split_line,
+    check_unique_names,
+    header_names,
 )
 from gdfit.objective import LeastSquares
 
@@ -639,7 +641,7 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     used = sep if sep is not None else _detect_sep("".join(sample))
     fields = _split_line(lines[first].rstrip("\r\n"), used)
     if header:
-        names = tuple(f.strip() or str(i) for i, f in enumerate(fields))
+        names = tuple(header_names(source, fields))
         data_index = first + 1
         shape_from = "the header"
     else:
@@ -668,6 +670,7 @@ def _parquet_table(path: str) -> tuple[_Table, Any]:
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: cannot read as Parquet ({_first_line(exc)})") from None
     schema = pf.schema_arrow
+    check_unique_names(path, schema.names, what="the schema")
     numeric = tuple(pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
                     or pa.types.is_decimal(f.type) for f in schema)
     first = [math.nan] * len(numeric)
