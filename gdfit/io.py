@@ -98,14 +98,27 @@ class Dataset:
 
 
 class _Layout(NamedTuple):
-    """Where the table is and how to parse it; row ``r`` is on line ``skip + r + 1``."""
+    """Where the table is and how to parse it; row ``r`` starts on line ``row_lines[r]``."""
 
     source: str
-    data: bytes
-    sep: str
+    data: bytes  # a multi-byte delimiter replaced by one free byte (single_byte_sep)
+    sep: str  # the delimiter in `data`
     skip: int  # physical lines before the first data row
     ncols: int
     shape_from: str  # the line that fixed ncols, for messages
+    given_sep: str = ","  # the delimiter in the file
+    width: int = 0  # fields pandas is told to expect (ncols, or ncols + 1: trailing delimiter)
+    row_lines: np.ndarray | None = None  # 1-based line each parsed row starts on
+
+
+class _Records(NamedTuple):
+    """The records of the data part of a table, as pandas will parse them (one per row)."""
+
+    lines: np.ndarray  # 1-based physical line each record starts on
+    counts: np.ndarray  # fields in each record
+    blank: np.ndarray  # only spaces, quotes and delimiters
+    tail_blank: np.ndarray  # the last field is empty (a trailing delimiter, when one too many)
+    trailing: bool  # some non-blank record has one field too many, the last one empty
 
 
 class _Column(NamedTuple):
@@ -180,17 +193,30 @@ def read_dataset(
     lines = _sample_lines(data, first_offset)
     used_sep = given_sep if given_sep is not None else _detect_sep("\n".join(lines))
     fields = _split_line(lines[0], used_sep)
+    parse_data, parse_sep = single_byte_sep(source, data, used_sep)
     if header:
         names = header_names(source, fields)
-        layout = _Layout(source, data, used_sep, first_line + 1, len(fields), "the header")
+        layout = _Layout(source, parse_data, parse_sep, first_line + 1, len(fields),
+                         "the header", used_sep)
     else:
         names = [str(i) for i in range(len(fields))]
-        layout = _Layout(source, data, used_sep, first_line, len(fields), f"line {first_line + 1}")
+        layout = _Layout(source, parse_data, parse_sep, first_line, len(fields),
+                         f"line {first_line + 1}", used_sep)
+    records = _scan_records(layout)
+    _check_widths(layout, records)
+    if records.trailing:  # a trailing delimiter on some rows: room for its empty field
+        layout = layout._replace(width=layout.ncols + 1)
     table = _read_table(
         layout, na_values=list(_NA_TOKENS), keep_default_na=False, **_float_kwargs()
     )
+    if len(table) == len(records.lines):
+        keep, row_lines = ~records.blank, records.lines
+    else:  # the scan and pandas disagree about the records: count lines as before
+        numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
+        keep = ~_blank_rows(layout, table, numeric_dtype)
+        row_lines = np.arange(len(table)) + layout.skip + 1
+    layout = layout._replace(row_lines=row_lines)
     numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
-    keep = ~_blank_rows(layout, table, numeric_dtype)
     if not keep.any():
         raise DataError(f"{source}: no data rows" + (" (only a header)" if header else ""))
 
@@ -212,13 +238,14 @@ def read_dataset(
     values = np.empty((int(keep.sum()), len(selected)), dtype=np.float64)
     for k, j in enumerate(selected):
         values[:, k] = cols[j].values[keep]
-    line_numbers = np.flatnonzero(keep) + layout.skip + 1
+    line_numbers = layout.row_lines[keep]
     finite = np.isfinite(values)
     keys = None
     if key_idx:
         raw = _read_table(layout, usecols=key_idx, dtype=str, na_filter=False)
         keys = np.column_stack(
-            [raw[j].fillna("").str.strip().to_numpy(dtype=object)[keep] for j in key_idx])
+            [_restore_sep(layout, raw[j].fillna("").str.strip()).to_numpy(dtype=object)[keep]
+             for j in key_idx])
     dropped: tuple[int, ...] = ()
     if not finite.all():
         if not dropna:
@@ -397,6 +424,128 @@ def _split_line(line: str, sep: str) -> list[str]:
         return line.split(sep)
 
 
+#: Bytes that stand in for a multi-byte delimiter (pandas' and pyarrow's parsers split on one).
+_FREE_BYTES = (0x1F, 0x1E, 0x1D, 0x1C, 0x1A, 0x19, 0x18, 0x17, 0x16, 0x01, 0x02, 0x03)
+
+
+def free_byte(data: bytes) -> int | None:
+    """A control byte that does not occur in `data`, or None."""
+    return next((b for b in _FREE_BYTES if bytes((b,)) not in data), None)
+
+
+def single_byte_sep(source: str, data: bytes, sep: str) -> tuple[bytes, str]:
+    """`data` and `sep`, a delimiter of several UTF-8 bytes (``§``) replaced by a free byte.
+
+    Quoted fields keep their text: :func:`_restore_sep` turns the byte back in the text cells.
+    """
+    if sep == WHITESPACE or len(sep.encode()) == 1:
+        return data, sep
+    byte = free_byte(data)
+    if byte is None:
+        raise DataError(f"{source}: cannot read the delimiter {sep!r} (the file uses every "
+                        "control character); give a one-byte --sep")
+    return data.replace(sep.encode(), bytes((byte,))), chr(byte)
+
+
+def _restore_sep(layout: _Layout, text: pd.Series) -> pd.Series:
+    if layout.sep == layout.given_sep:
+        return text
+    return text.str.replace(layout.sep, layout.given_sep, regex=False)
+
+
+_SPACE_BYTES = b" \t\r\v\f"
+
+
+def _scan_records(layout: _Layout) -> _Records:
+    """Where each record of the data starts, its field count, and which ones are blank.
+
+    Without quotes a record is a line, and the delimiters are counted with NumPy; with quotes
+    (a field may then hold a newline) the :mod:`csv` module reads the records.
+    """
+    data = layout.data
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    start = 0 if layout.skip == 0 else (
+        int(newlines[layout.skip - 1]) + 1 if layout.skip <= newlines.size else len(data))
+    if layout.sep != WHITESPACE and b'"' in data[start:]:
+        return _scan_quoted(layout, data[start:].decode("utf-8"))
+    body = np.frombuffer(data, dtype=np.uint8)[start:]
+    nl = newlines[newlines >= start] - start
+    starts = np.concatenate(([0], nl + 1))
+    ends = np.concatenate((nl, [body.size]))
+    if body.size == 0 or body[-1] == ord("\n"):
+        starts, ends = starts[:-1], ends[:-1]
+    lines = np.arange(starts.size) + layout.skip + 1
+    space = np.isin(body, np.frombuffer(_SPACE_BYTES, dtype=np.uint8))
+    if layout.sep == WHITESPACE:
+        field = ~space & (body != ord("\n"))
+        begins = np.flatnonzero(field & ~np.concatenate(([False], field[:-1])))
+        counts = np.searchsorted(begins, ends) - np.searchsorted(begins, starts)
+        none = np.zeros(starts.size, dtype=bool)
+        return _Records(lines, counts, counts == 0, none, False)
+    sep = np.frombuffer(layout.sep.encode(), dtype=np.uint8)[0]
+    seps = np.flatnonzero(body == sep)
+    first_sep, end_sep = np.searchsorted(seps, starts), np.searchsorted(seps, ends)
+    counts = 1 + end_sep - first_sep
+    text = np.concatenate(([0], np.cumsum(~(space | (body == sep) | (body == ord('"'))))))
+    blank = text[ends] == text[starts]
+    last = np.where(counts > 1, seps[np.maximum(end_sep - 1, 0)] if seps.size else 0, starts)
+    tail_blank = (counts > 1) & (text[ends] == text[np.minimum(last + 1, body.size)])
+    trailing = bool((~blank & (counts == layout.ncols + 1) & tail_blank).any())
+    return _Records(lines, counts, blank, tail_blank, trailing)
+
+
+def _scan_quoted(layout: _Layout, text: str) -> _Records:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.sep, strict=False)
+    lines, counts, blank, tail = [], [], [], []
+    done = 0
+    try:
+        for fields in reader:
+            lines.append(layout.skip + done + 1)
+            done = reader.line_num
+            counts.append(len(fields))
+            blank.append(not any(f.strip() for f in fields))
+            tail.append(len(fields) > 1 and not fields[-1].strip())
+    except csv.Error:  # pandas will say what is wrong
+        pass
+    if lines and unclosed_quote(text.split("\n")[lines[-1] - layout.skip - 1:], layout.sep):
+        raise DataError(f"{layout.source}: unclosed quote starting on line {lines[-1]}")
+    counts_a, blank_a, tail_a = np.array(counts, dtype=np.intp), np.array(blank, dtype=bool), \
+        np.array(tail, dtype=bool)
+    trailing = bool((~blank_a & (counts_a == layout.ncols + 1) & tail_a).any())
+    return _Records(np.array(lines, dtype=np.intp), counts_a, blank_a, tail_a, trailing)
+
+
+def unclosed_quote(lines: list[str], sep: str) -> bool:
+    """Whether the text of these lines (the last record of a table) ends inside a quote.
+
+    The :mod:`csv` module, lenient (as pandas is) about stray quotes, reads such a record to
+    the end of the input without complaint; reading it strictly tells.
+    """
+    try:
+        for _ in csv.reader(io.StringIO("\n".join(lines), newline=""), delimiter=sep,
+                            strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _check_widths(layout: _Layout, records: _Records) -> None:
+    """Refuse the first non-blank record whose field count is not the table's.
+
+    One field too many is accepted when it is empty: a trailing delimiter (``1,2,3,``).
+    """
+    ok = (records.counts == layout.ncols) | (
+        (records.counts == layout.ncols + 1) & records.tail_blank)
+    bad = np.flatnonzero(~records.blank & ~ok)
+    if bad.size:
+        r = int(bad[0])
+        count = int(records.counts[r])
+        raise DataError(f"{layout.source}: line {int(records.lines[r])} has {count} "
+                        f"field{'s' if count != 1 else ''}, but {layout.shape_from} has "
+                        f"{layout.ncols}")
+
+
 def _float_kwargs() -> dict[str, Any]:
     import pandas as pd
 
@@ -416,7 +565,7 @@ def _read_table(layout: _Layout, **kwargs: Any) -> pd.DataFrame:
                 io.BytesIO(layout.data),
                 sep=r"\s+" if layout.sep == WHITESPACE else layout.sep,
                 header=None,
-                names=list(range(layout.ncols)),
+                names=list(range(max(layout.width, layout.ncols))),
                 index_col=False,
                 skiprows=layout.skip,
                 # Blank lines stay as empty rows so row r stays on line skip + r + 1.
@@ -526,9 +675,13 @@ def _check_bad_cells(
     cells = cols[j].cells
     assert cells is not None
     more = f" (and {count - 1} more in this column)" if count > 1 else ""
+    line = layout.skip + row + 1 if layout.row_lines is None else int(layout.row_lines[row])
+    cell = str(cells.iloc[row])
+    if layout.sep != layout.given_sep:
+        cell = cell.replace(layout.sep, layout.given_sep)
     raise DataError(
-        f"{layout.source}: column {_quote(names[j])}, line {layout.skip + row + 1}: "
-        f"{_quote(str(cells.iloc[row]))} is not a number{more}"
+        f"{layout.source}: column {_quote(names[j])}, line {line}: "
+        f"{_quote(cell)} is not a number{more}"
     )
 
 
