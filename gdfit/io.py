@@ -238,7 +238,7 @@ def read_dataset(
     values = np.empty((int(keep.sum()), len(selected)), dtype=np.float64)
     for k, j in enumerate(selected):
         values[:, k] = cols[j].values[keep]
-    line_numbers = layout.row_lines[keep]
+    line_numbers = row_lines[keep]
     finite = np.isfinite(values)
     keys = None
     if key_idx:
