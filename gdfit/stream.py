@@ -33,6 +33,7 @@ about Rich or the command line. Progress is reported through a callback.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import stat
@@ -57,7 +58,9 @@ from gdfit.io import (
     _quote,
     _split_line,
     check_unique_names,
+    free_byte,
     header_names,
+    unclosed_quote,
 )
 from gdfit.objective import LeastSquares
 
@@ -761,12 +764,18 @@ def _arrow_columns(plan: _Plan, block: Any) -> list[np.ndarray] | None:
     t = plan.table
     names = [f"c{j}" for j in range(len(t.names))]
     wanted = [names[j] for j in plan.selected]
+    sep = t.sep
+    if len(sep.encode()) > 1:  # pyarrow splits on one byte: a free one stands in (§ → 0x1f)
+        byte = free_byte(bytes(block))
+        if byte is None:
+            return None
+        block, sep = bytes(block).replace(sep.encode(), bytes((byte,))), chr(byte)
     try:
         table = pacsv.read_csv(
             pa.py_buffer(block),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
                                            block_size=max(len(block) + 1, 1 << 20)),
-            parse_options=pacsv.ParseOptions(delimiter=t.sep, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.float64() for c in wanted}, include_columns=wanted,
                 null_values=_NA_LIST, strings_can_be_null=True,
@@ -830,6 +839,34 @@ def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) 
     return _Out(moments, moments.n, dropped, [], kept, -1)
 
 
+def _block_records(text: str, sep: str) -> Iterator[tuple[int, list[str], str | None]]:
+    """(line, fields, None) for each record of a block, ``line`` counted from 0 at its start;
+    (line, [], message) for one that cannot be read, ``{line}`` in the message.
+
+    A quoted field may hold newlines: the record is then on the line where it starts.
+    """
+    if sep == WHITESPACE:
+        for rel, line in enumerate(text.split("\n")):
+            yield rel, line.split(), None
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    done = 0
+    last = text.count("\n") + (not text.endswith("\n"))  # lines in the block
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield done, [], f"cannot parse {{line}}: {exc}"
+            return
+        rel, done = done, reader.line_num
+        if done >= last and unclosed_quote(text.split("\n")[rel:], sep):
+            yield rel, [], "unclosed quote starting on {line}"
+            return
+        yield rel, fields, None
+
+
 def _python_block(plan: _Plan, block: Any) -> _Out:
     """Parse a block line by line with gdfit.io's rules; exact line numbers for every problem."""
     t = plan.table
@@ -846,22 +883,16 @@ def _python_block(plan: _Plan, block: Any) -> _Out:
     values: list[list[float]] = [[] for _ in sel]
     lines: list[int] = []
     skipped: list[int] = []
-    for rel, line in enumerate(text.split("\n")):
-        if not line.strip():
-            continue
-        line = line.rstrip("\r")
-        if t.sep == WHITESPACE:
-            fields = line.split()
-        else:
-            try:
-                fields = next(csv.reader([line], delimiter=t.sep, strict=True))
-            except csv.Error as exc:
-                if plan.skip:
-                    skipped.append(rel)
-                    continue
-                raise _BlockError(rel, f"cannot parse {{line}}: {exc}") from None
-            if not any(f.strip() for f in fields):  # only delimiters: a blank line
+    for rel, fields, error in _block_records(text, t.sep):
+        if error is not None:
+            if plan.skip and not error.startswith("unclosed"):
+                skipped.append(rel)
                 continue
+            raise _BlockError(rel, error)
+        if not any(f.strip() for f in fields):  # only spaces and delimiters: a blank line
+            continue
+        if len(fields) == ncols + 1 and not fields[-1].strip():
+            fields.pop()  # a trailing delimiter (1,2,3,), as gdfit.io reads it
         if len(fields) != ncols:
             if plan.skip:
                 skipped.append(rel)
