@@ -25,13 +25,14 @@ import numpy as np
 from gdfit.errors import DataError, OptionError
 from gdfit.objective import LeastSquares
 from gdfit.stream import (
-    _NA_LIST,
     HEAD_BYTES,
-    WHITESPACE,
     Moments,
     StreamInfo,
+    _BlockError,
     _is_parquet,
     _normalize_sep,
+    _parse_block,
+    _Plan,
     _quote,
     _resolve,
     _Table,
@@ -116,8 +117,12 @@ def dask_statistics(
     table = _head_table(paths[0], header, sep, storage_options)
     feat, tgt, auto, ignored = _resolve(table, x, None if y is None else y)
     used = [table.names[j] for j in (*feat, tgt)]
-    frame = _read(dd, paths, table, used, header, blocksize, storage_options)
-    parts = [delayed(partition_moments)(part, used, dropna) for part in frame.to_delayed()]
+    if all(_is_parquet(p) for p in paths):
+        frame = dd.read_parquet(list(paths), columns=used, storage_options=storage_options)
+        parts = [delayed(partition_moments)(part, used, dropna) for part in frame.to_delayed()]
+    else:
+        parts = _text_parts(paths, table, used, header, sep, dropna, blocksize,
+                            storage_options)
     if not parts:
         raise DataError(f"{', '.join(paths)}: no data rows")
     while len(parts) > 1:  # a binary tree of merges, run on the cluster
@@ -127,8 +132,10 @@ def dask_statistics(
         try:
             moments, dropped = client.compute(parts[0]).result()
         except DataError as exc:
+            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna)
             raise DataError(f"{', '.join(paths)}: {exc}") from None
-        except (ValueError, TypeError, OSError) as exc:
+        except Exception as exc:  # a parser's error, raised on a worker: never a traceback
+            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna)
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{', '.join(paths)}: cannot read: {text} (--engine gram names the "
                             "line)") from None
@@ -141,6 +148,19 @@ def dask_statistics(
                       bytes_read=sum(os.path.getsize(p) for p in paths if os.path.isfile(p)),
                       reader="dask")
     return moments.problem(intercept), info
+
+
+def _locate(paths: Sequence[str], **read: Any) -> None:
+    """After a partition failed: when every input is a local file, read them with the streaming
+    reader, whose error names the file, the line and the column, as ``--engine gram`` would."""
+    if not all(os.path.isfile(p) for p in paths):
+        return
+    from gdfit.stream import stream_moments
+
+    try:
+        stream_moments(list(paths), threads=1, **read)
+    except DataError as exc:  # --on-bad-rows is the gram engine's; dask stops at the row
+        raise DataError(str(exc).replace(" (--on-bad-rows skip skips such rows)", "")) from None
 
 
 def _head_table(path: str, header: bool, sep: str | None,
@@ -162,21 +182,46 @@ def _head_table(path: str, header: bool, sep: str | None,
     return sniff_head(path, head, len(head) < HEAD_BYTES, header, _normalize_sep(sep))
 
 
-def _read(dd: Any, paths: Sequence[str], table: _Table, used: list[str], header: bool,
-          blocksize: str | int | None, storage_options: dict[str, Any] | None) -> Any:
-    if all(_is_parquet(p) for p in paths):
-        return dd.read_parquet(list(paths), columns=used, storage_options=storage_options)
+def block_moments(plan: _Plan, block: bytes, skip: int) -> tuple[Moments, int]:
+    """The moments of one block of whole lines (after its first ``skip`` bytes) and the rows
+    dropped, parsed by the streaming reader's own rules (:func:`gdfit.stream._parse_block`)."""
+    try:
+        out = _parse_block(plan, block[skip:])
+    except _BlockError as exc:  # the line is found locally (see _locate), or not at all
+        raise DataError(exc.message.replace("{line}", "a line")) from None
+    return out.moments, out.dropped
+
+
+def _text_parts(paths: Sequence[str], table: _Table, used: list[str], header: bool,
+                sep: str | None, dropna: bool, blocksize: str | int | None,
+                storage_options: dict[str, Any] | None) -> list[Any]:
+    """One delayed (moments, dropped) per block of lines of every text input.
+
+    The blocks are cut at newlines by ``dask.bytes.read_bytes`` and parsed on the workers by
+    the streaming reader's rules, so that every engine reads text the same way: delimiters
+    (one of several bytes too), quotes, blank lines, NA spellings, field counts.
+    """
+    from dask import delayed
+    from dask.bytes import read_bytes
+
     if any(_is_parquet(p) for p in paths):
         raise OptionError("--engine dask reads either CSV or Parquet inputs, not both at once")
     compressed = any(p.lower().endswith((".gz", ".zst", ".zstd", ".bz2", ".xz"))
                      for p in paths)
-    names = list(table.names)
-    return dd.read_csv(
-        list(paths), blocksize=None if compressed else blocksize,
-        sep=r"\s+" if table.sep == WHITESPACE else table.sep,
-        header=0 if header else None, names=names, usecols=used,
-        dtype=dict.fromkeys(used, "float64"), na_values=_NA_LIST, keep_default_na=False,
-        skip_blank_lines=True, storage_options=storage_options)
+    _, files = read_bytes(list(paths), delimiter=b"\n", sample=False, compression="infer",
+                          blocksize=None if compressed else blocksize,
+                          **(storage_options or {}))
+    parts: list[Any] = []
+    for k, (path, blocks) in enumerate(zip(paths, files, strict=True)):
+        this = table if k == 0 else _head_table(path, header, sep, storage_options)
+        if this.names != table.names:
+            raise DataError(f"{path}: its columns differ from {paths[0]}'s "
+                            f"({', '.join(this.names)} vs {', '.join(table.names)})")
+        plan = _Plan(this, tuple(this.names.index(c) for c in used), dropna, False, False,
+                     False)
+        parts.extend(delayed(block_moments)(plan, block, this.data_offset if i == 0 else 0)
+                     for i, block in enumerate(blocks))
+    return parts
 
 
 @contextmanager
