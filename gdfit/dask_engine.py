@@ -1,8 +1,10 @@
 """``--engine dask``: the sufficient statistics of files beyond one machine, on a Dask cluster.
 
-The inputs are read as a Dask DataFrame (``dask.dataframe.read_csv``/``read_parquet``, so any
-path fsspec understands: local files, globs, ``s3://…`` with s3fs installed); each partition's
-moments are computed where the partition lives, and they are merged on the cluster by a binary
+Text inputs are cut into blocks of lines by ``dask.bytes.read_bytes`` (any path fsspec
+understands: local files, globs, ``s3://…`` with s3fs installed) and each block is parsed where
+it lives by the streaming reader's own rules (:mod:`gdfit.stream`), so that the engines read
+text alike; Parquet is read by ``dask.dataframe.read_parquet``. Each partition's moments are
+computed where the partition lives, and they are merged on the cluster by a binary
 tree of the same pairwise update the streaming reader uses (Chan, Golub & LeVeque). Only the
 merged statistics — O(d²) numbers — come back; the descent then runs locally.
 

@@ -156,6 +156,8 @@ class TableStream:
             if not block:
                 return
             for fields, line in block:
+                if len(fields) == width + 1 and not fields[-1].strip():
+                    fields.pop()  # a trailing delimiter (1,2,3,), as gdfit.io reads it
                 if len(fields) != width:
                     raise DataError(f"{self.source}: line {line} has {len(fields)} fields, but "
                                     f"{self._shape_from} has {width}")

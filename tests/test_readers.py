@@ -1,0 +1,243 @@
+"""Every reader, one rule: the same hostile files through every engine and path.
+
+The engines (``--engine rows``: pandas; ``gram``: pyarrow, or the line-by-line reader; ``dask``:
+blocks parsed on a cluster; each from a file and, where it can, from standard input) must give
+the same exit code and name the same line: the file's own physical line, 1-based, the header
+being line 1, whatever quotes, BOMs, CRLFs and blank lines come before. The expected line is
+found in the text itself (where the marked cell or row is), not copied from a run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gdfit.cli import app
+from gdfit.errors import DataError
+
+runner = CliRunner()
+
+ROWS = [(1.0, 2.0, 3.5), (2.0, 1.0, 4.0), (3.0, 5.0, 2.25), (4.0, 3.0, 7.0), (5.0, 8.0, 1.5),
+        (6.0, 2.0, 9.0)]
+
+
+def table(sep: str = ",", newline: str = "\n", rows: list[tuple[float, ...]] = ROWS) -> str:
+    return newline.join([sep.join("aby"), *(sep.join(f"{v:g}" for v in r) for r in rows)]
+                        ) + newline
+
+
+class Case(NamedTuple):
+    name: str
+    text: str
+    args: tuple[str, ...] = ()
+    mark: str | None = None  # the text whose (first) line the message must name
+    message: str = ""  # a fragment of the message
+
+    def line(self) -> int | None:
+        if self.mark is None:
+            return None
+        body = self.text.removeprefix("\ufeff")
+        return body[:body.index(self.mark)].count("\n") + 1
+
+
+GOOD = table()
+CASES = [
+    Case("ragged-short-first", GOOD.replace("1,2,3.5\n", "1,2\n"), mark="1,2\n",
+         message="has 2 fields, but the header has 3"),
+    Case("ragged-long-first", GOOD.replace("1,2,3.5\n", "1,2,3.5,9\n"), mark="1,2,3.5,9",
+         message="has 4 fields, but the header has 3"),
+    Case("ragged-short-later", GOOD.replace("3,5,2.25\n", "3,5\n"), mark="3,5\n",
+         message="has 2 fields, but the header has 3"),
+    Case("ragged-long-later", GOOD.replace("3,5,2.25\n", "3,5,2.25,1\n"), mark="3,5,2.25,1",
+         message="has 4 fields, but the header has 3"),
+    Case("no-header-ragged", GOOD.split("\n", 1)[1].replace("4,3,7\n", "4,3\n"),
+         ("--no-header",), mark="4,3\n", message="has 2 fields, but line 1 has 3"),
+    Case("quoted-newline-then-bad-cell",
+         'name,a,b,y\n"p\nq",1,2,3.5\n"r\r\ns",2,1,4\nt,3,5,oops\nu,4,3,7\nv,5,8,1.5\n',
+         ("--y", "y", "--x", "a,b"), mark="oops", message="column 'y'"),
+    Case("quoted-newline-numeric", 'a,b,y\n1,2,3.5\n"2\n",1,4\n3,5,oops\n4,3,7\n5,8,1.5\n',
+         mark="oops", message="'oops' is not a number"),
+    Case("bom-bad-cell", "\ufeff" + GOOD.replace("2.25", "bad"), mark="bad",
+         message="'bad' is not a number"),
+    Case("crlf-bad-cell", table(newline="\r\n").replace("2.25", "bad"), mark="bad",
+         message="'bad' is not a number"),
+    Case("blank-lines-bad-cell", "\n" + GOOD.replace("\n2,1", "\n\n \n2,1").replace("2.25", "bad"),
+         mark="bad", message="'bad' is not a number"),
+    Case("multibyte-sep-bad-cell", table("§").replace("2.25", "bad"), ("--sep", "§"),
+         mark="bad", message="'bad' is not a number"),
+    Case("multibyte-sep-ragged", table("§").replace("4§3§7", "4§3"), ("--sep", "§"),
+         mark="4§3\n", message="has 2 fields, but the header has 3"),
+    Case("unclosed-quote", GOOD.replace("4,3,7", '4,"3,7'), mark='4,"3',
+         message="unclosed quote starting on line"),
+    # valid files: every engine fits them, to the same numbers
+    Case("multibyte-sep", table("§"), ("--sep", "§")),
+    Case("trailing-sep-everywhere", GOOD.replace("\n", ",\n")),
+    Case("trailing-sep-on-data-rows", GOOD.replace("\n", ",\n").replace("a,b,y,", "a,b,y", 1)),
+    Case("crlf-bom-blank-lines",
+         "\ufeff\r\n" + table(newline="\r\n").replace("\r\n4", "\r\n\r\n4")),
+    Case("quoted-numbers", GOOD.replace("2.25", '"2.25"').replace("1,2,3.5", '"1",2,3.5')),
+]
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str | None]:
+    """A cluster on 127.0.0.1 for --engine dask (None when Dask is not installed)."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        yield None
+        return
+    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                           host="127.0.0.1", dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def paths_for(scheduler: str | None) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(label, extra args, read from stdin) for every engine and path."""
+    out = [("rows", ("--engine", "rows"), False), ("rows-stdin", ("--engine", "rows"), True),
+           ("gram", ("--engine", "gram"), False), ("gram-stdin", ("--engine", "gram"), True),
+           ("gram-small-blocks", ("--engine", "gram"), False)]
+    if scheduler is not None:
+        out.append(("dask", ("--engine", "dask", "--scheduler", scheduler), False))
+    return out
+
+
+def run_everywhere(case: Case, tmp_path: Path, scheduler: str | None,
+                   monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[int, str, str]]:
+    path = tmp_path / f"{case.name}.csv"
+    path.write_bytes(case.text.encode())
+    outcomes = {}
+    for label, engine, stdin in paths_for(scheduler):
+        with monkeypatch.context() as patch:
+            if label == "gram-small-blocks":  # many blocks: line numbers carried across them
+                patch.setattr("gdfit.stream.BLOCK_BYTES", 7)
+            target = "-" if stdin else str(path)
+            result = runner.invoke(app, ["fit", target, *case.args, *engine, "-q", "-f", "csv"],
+                                   input=case.text.encode() if stdin else None)
+        outcomes[label] = (result.exit_code, result.stdout, result.stderr)
+    return outcomes
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_engine_reads_a_hostile_file_alike(case: Case, tmp_path: Path,
+                                                 scheduler: str | None,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    outcomes = run_everywhere(case, tmp_path, scheduler, monkeypatch)
+    expected_line = case.line()
+    for label, (code, out, err) in outcomes.items():
+        if expected_line is None:
+            assert code == 0, (label, err)
+            continue
+        assert code == 1, (label, code, err)
+        assert out == "", label
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, (label, err)
+        message = err.strip()
+        assert message.startswith("gdfit: error: "), (label, message)
+        assert case.message in message, (label, message)
+        where = ("<stdin>" if label.endswith("stdin") else f"{case.name}.csv")
+        assert where in message, (label, message)
+        # the line named, not the one that fixed the width ("but line 1 has 3")
+        lines = {int(n) for n in re.findall(r"\bline (\d+)",
+                                            re.sub(r"but line \d+ has", "", message))}
+        assert lines == {expected_line}, (label, message, expected_line)
+    if expected_line is None:  # the same numbers everywhere, and the right ones
+        import csv
+        import io
+
+        fits = {label: next(csv.DictReader(io.StringIO(out))) for label, (_, out, _) in
+                outcomes.items()}
+        X = np.array([r[:2] for r in ROWS])
+        y = np.array([r[2] for r in ROWS])
+        want, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)
+        for label, fit in fits.items():
+            got = np.array([float(fit["w_a"]), float(fit["w_b"]), float(fit["b"])])
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8, err_msg=label)
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeated column names
+
+
+DUPLICATES = [
+    ("x,x,y\n", "column name 'x' appears twice in the header (columns 0 and 1, counted from 0)"),
+    (" x ,x,y\n", "column name 'x' appears twice in the header (columns 0 and 1, counted from "
+                 "0)"),
+    ("1,,y\n", "column 1 has no name in the header, so it is called '1', but column 0 is "
+               "named '1' too"),
+]
+
+
+@pytest.mark.parametrize(("header", "message"), DUPLICATES)
+def test_repeated_names_are_refused_by_every_reader(header: str, message: str, tmp_path: Path,
+                                                    scheduler: str | None) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(header + "1,2,3\n2,1,4\n3,5,2\n4,3,7\n5,8,1\n")
+    engines = [("--engine", "rows"), ("--engine", "gram")]
+    if scheduler is not None:
+        engines.append(("--engine", "dask", "--scheduler", scheduler))
+    for engine in engines:
+        for extra in ((), ("--x", "0", "--y", "2")):
+            result = runner.invoke(app, ["fit", str(path), *engine, *extra, "-f", "csv"])
+            assert result.exit_code == 1, (engine, result.stderr)
+            assert result.stdout == ""
+            assert result.stderr.strip() == f"gdfit: error: {path}: {message}; give every " \
+                                             "column its own name"
+
+
+def test_repeated_names_refused_by_predict_and_compare(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(table())
+    model = tmp_path / "m.json"
+    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    dup = tmp_path / "dup.csv"
+    dup.write_text("a,a,b\n1,2,3\n")
+    result = runner.invoke(app, ["predict", str(model), str(dup)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "column name 'a' appears twice in the header (columns 0 and 1" in result.stderr
+    result = runner.invoke(app, ["compare", str(dup)])
+    assert result.exit_code == 1 and "appears twice" in result.stderr
+
+
+def test_repeated_names_refused_in_parquet(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "dup.parquet"
+    cols = [pa.array([1.0, 2.0, 3.0, 4.0]), pa.array([2.0, 1.0, 5.0, 3.0]),
+            pa.array([3.0, 4.0, 2.0, 7.0])]
+    pq.write_table(pa.Table.from_arrays(cols, names=["x", "x", "y"]), path)
+    result = runner.invoke(app, ["fit", str(path), "--engine", "gram"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (f"gdfit: error: {path}: column name 'x' appears twice in "
+                                     "the schema (columns 0 and 1, counted from 0); give every "
+                                     "column its own name")
+
+
+def test_repeated_names_refused_by_the_library(tmp_path: Path) -> None:
+    import gdfit
+    from gdfit.io import read_dataset
+    from gdfit.objective import LeastSquares
+    from gdfit.stream import stream_statistics
+
+    path = tmp_path / "dup.csv"
+    path.write_text("x,x,y\n1,2,3\n2,1,4\n3,5,2\n4,3,7\n")
+    for read in (read_dataset, lambda p: stream_statistics([p])):
+        with pytest.raises(DataError, match="column name 'x' appears twice"):
+            read(str(path))
+    X = np.array([[1.0, 2], [2, 1], [3, 5], [4, 3]])
+    y = np.array([3.0, 4, 2, 7])
+    with pytest.raises(DataError, match="features= names 'a' twice"):
+        gdfit.fit(X, y, features=["a", "a"])
+    with pytest.raises(DataError, match="features= names 'a' twice"):
+        gdfit.fit_statistics(LeastSquares.from_arrays(X, y), features=["a", "a"])
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(DataError, match="X names 'a' twice"):
+        gdfit.fit(pd.DataFrame(X, columns=["a", "a"]), y)
