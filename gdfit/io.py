@@ -735,7 +735,23 @@ def _parse_column_ref(ref: str, names: list[str], source: str) -> int:
             f"{source}: column index {index} is out of range (0-{len(names) - 1}); "
             f"columns are: {_list_names(names)}"
         )
-    raise DataError(f"{source}: no column {_quote(ref)}; columns are: {_list_names(names)}")
+    raise DataError(f"{source}: no column {_quote(ref)}{did_you_mean(ref, names)}; columns "
+                    f"are: {_list_names(names)}")
+
+
+def did_you_mean(ref: str, names: Sequence[str]) -> str:
+    """``" (did you mean 'price_k'?)"`` for the name closest to `ref` (difflib), or ``""``."""
+    import difflib
+
+    folded = {name.casefold(): name for name in reversed(names)}
+    match = folded.get(ref.casefold())  # the same name but for case: surely that one
+    if match is None:
+        close = difflib.get_close_matches(ref, list(names), n=1, cutoff=0.6)
+        if not close:
+            close = difflib.get_close_matches(ref.casefold(), list(folded), n=1, cutoff=0.6)
+            close = [folded[c] for c in close]
+        match = close[0] if close else None
+    return "" if match is None else f" (did you mean {_quote(match)}?)"
 
 
 def _check_overlap(feat: list[int] | None, tgt: int | None, names: list[str]) -> None:

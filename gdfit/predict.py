@@ -21,6 +21,7 @@ import numpy as np
 
 from gdfit.choices import DEFAULT_PREDICT_NAME, PredictFormat
 from gdfit.errors import DataError, OptionError
+from gdfit.io import did_you_mean
 from gdfit.io_chunks import DEFAULT_CHUNK_ROWS, Chunk, TableStream, numeric_columns, open_table
 from gdfit.model import Model
 
@@ -65,9 +66,10 @@ def layout_for(model: Model, names: Sequence[str], source: str, *,
     missing = [f for f in model.features if f not in names]
     if missing:
         plural = "s" if len(missing) > 1 else ""
+        spare = [n for n in names if n not in model.features]
         raise DataError(f"{source}: missing column{plural} the model needs: "
-                        f"{', '.join(map(_quote, missing))} (the file has: "
-                        f"{', '.join(map(_quote, names))})")
+                        f"{', '.join(_quote(m) + did_you_mean(m, spare) for m in missing)} (the "
+                        f"file has: {', '.join(map(_quote, names))})")
     for col in (*model.features, model.target):
         if names.count(col) > 1:
             raise DataError(f"{source}: column {_quote(col)} appears more than once")

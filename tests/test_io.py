@@ -180,7 +180,8 @@ def test_x_given_as_a_single_string(tmp_path: Path) -> None:
 def test_unknown_column_lists_the_columns(tmp_path: Path) -> None:
     path = write(tmp_path, "x,y,w\n1,2,3\n")
     assert data_error(path, x=["z"]).endswith(": no column 'z'; columns are: x, y, w")
-    assert data_error(path, y="Y").endswith(": no column 'Y'; columns are: x, y, w")
+    assert data_error(path, y="Y").endswith(
+        ": no column 'Y' (did you mean 'y'?); columns are: x, y, w")
 
 
 def test_index_out_of_range_lists_range_and_columns(tmp_path: Path) -> None:

@@ -241,3 +241,49 @@ def test_repeated_names_refused_by_the_library(tmp_path: Path) -> None:
     pd = pytest.importorskip("pandas")
     with pytest.raises(DataError, match="X names 'a' twice"):
         gdfit.fit(pd.DataFrame(X, columns=["a", "a"]), y)
+
+
+# ---------------------------------------------------------------------------------------------
+# "did you mean" for a column that is not there
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (("--x", "price", "--y", "y"), "no column 'price' (did you mean 'price_k'?)"),
+    (("--x", "Size", "--y", "y"), "no column 'Size' (did you mean 'size'?)"),
+    (("--y", "Y"), "no column 'Y' (did you mean 'y'?)"),
+    (("--group-by", "prices"), "no column 'prices' (did you mean 'price_k'?)"),
+])
+@pytest.mark.parametrize("engine", ["rows", "gram"])
+def test_an_unknown_column_suggests_the_closest(args: tuple[str, ...], hint: str, engine: str,
+                                                tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("price_k,size,y\n1,2,3\n2,1,4\n3,5,2\n4,3,7\n")
+    if "--group-by" in args and engine == "gram":
+        engine = "auto"  # --group-by needs the rows
+    result = runner.invoke(app, ["fit", str(path), *args, "--engine", engine])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (f"gdfit: error: {path}: {hint}; columns are: price_k, "
+                                     "size, y")
+
+
+def test_no_suggestion_when_nothing_is_close(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("price_k,size,y\n1,2,3\n2,1,4\n3,5,2\n4,3,7\n")
+    result = runner.invoke(app, ["fit", str(path), "--x", "zzz"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"gdfit: error: {path}: no column 'zzz'; columns are: " \
+                                    "price_k, size, y"
+
+
+def test_predict_suggests_the_columns_it_lacks(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(table())
+    model = tmp_path / "m.json"
+    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    new = tmp_path / "new.csv"
+    new.write_text("A,bb,y\n1,2,3\n")
+    result = runner.invoke(app, ["predict", str(model), str(new)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (f"gdfit: error: {new}: missing columns the model needs: "
+                                     "'a' (did you mean 'A'?), 'b' (did you mean 'bb'?) (the "
+                                     "file has: 'A', 'bb', 'y')")
