@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import re
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -334,9 +333,10 @@ def _read_source(path: str | os.PathLike[str], stdin: BinaryIO | None) -> tuple[
     """Return the source name and all bytes of the file or of stdin."""
     # Only the str "-" means stdin, so that Path("-") can still name a file.
     if isinstance(path, str) and path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
+        from gdfit.sources import standard_input
+
         try:
-            return "<stdin>", stream.read()
+            return "<stdin>", standard_input(stdin).read()
         except (OSError, ValueError) as exc:
             raise DataError(f"<stdin>: cannot read input ({exc})") from None
     source = os.fspath(path)

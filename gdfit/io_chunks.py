@@ -14,7 +14,6 @@ import csv
 import io
 import itertools
 import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -178,7 +177,9 @@ def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | 
     """
     given = normalize_sep(sep)
     if isinstance(path, str) and path == "-":
-        raw: BinaryIO = stdin if stdin is not None else sys.stdin.buffer
+        from gdfit.sources import standard_input
+
+        raw: BinaryIO = standard_input(stdin)
         source, owns = "<stdin>", False
     else:
         source, owns = os.fspath(path), True

@@ -37,7 +37,6 @@ import io
 import math
 import os
 import stat
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -422,7 +421,9 @@ class _Bytes:
         self._buffer = b""  # streams: the head, read for sniffing but not yet handed out
         self.raw_done = 0  # bytes of the file itself (compressed) read so far
         if path == "-":
-            raw = stdin if stdin is not None else sys.stdin.buffer
+            from gdfit.sources import standard_input
+
+            raw = standard_input(stdin)
             head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
             self._open_stream(raw, _codec_of_magic(head))
             return

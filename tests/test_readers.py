@@ -287,3 +287,68 @@ def test_predict_suggests_the_columns_it_lacks(tmp_path: Path) -> None:
     assert result.stderr.strip() == (f"gdfit: error: {new}: missing columns the model needs: "
                                      "'a' (did you mean 'A'?), 'b' (did you mean 'bb'?) (the "
                                      "file has: 'A', 'bb', 'y')")
+
+
+# ---------------------------------------------------------------------------------------------
+# Standard input on a terminal
+
+
+def run_on_a_terminal(args: list[str], typed: str, timeout: float = 60.0
+                      ) -> tuple[int | None, str, str]:
+    """Run ``python -m gdfit ARGS`` with a pseudo-terminal as stdin, type ``typed`` and one
+    Ctrl-D; the exit code is None when gdfit still waited for input after that."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "gdfit", *args], stdin=slave,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        os.close(slave)
+        # The terminal queues the lines and one end of input (^D on an empty line).
+        os.write(master, typed.encode() + b"\x04")
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            return None, out.decode(), err.decode()
+        return proc.returncode, out.decode(), err.decode()
+    finally:
+        os.close(master)
+
+
+TYPED = "x,y\n1,2\n2,4\n3,7\n"
+
+
+@pytest.mark.parametrize("engine", ["rows", "gram"])
+def test_one_ctrl_d_ends_typed_input_and_a_hint_says_so(engine: str) -> None:
+    from gdfit.cli.common import STDIN_HINT
+
+    code, out, err = run_on_a_terminal(["fit", "-", "--engine", engine, "-q", "-f", "csv"],
+                                       TYPED)
+    assert code == 0, (code, err)
+    assert err.splitlines()[0] == STDIN_HINT
+    row = out.splitlines()[1].split(",")
+    want, *_ = np.linalg.lstsq(np.array([[1.0, 1], [2, 1], [3, 1]]), [2.0, 4, 7], rcond=None)
+    np.testing.assert_allclose([float(row[2]), float(row[3])], want, rtol=1e-9)
+
+
+def test_predict_reads_a_terminal_to_one_ctrl_d(tmp_path: Path) -> None:
+    from gdfit.cli.common import STDIN_HINT
+
+    good = tmp_path / "good.csv"
+    good.write_text(TYPED)
+    model = tmp_path / "m.json"
+    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    code, out, err = run_on_a_terminal(["predict", str(model), "-"], "x\n1\n4\n")
+    assert code == 0, (code, err)
+    assert err.splitlines()[0] == STDIN_HINT
+    assert [line.split(",")[0] for line in out.splitlines()] == ["x", "1", "4"]
+
+
+def test_no_hint_when_stdin_is_a_pipe() -> None:
+    result = runner.invoke(app, ["fit", "-", "-q", "-f", "csv"], input=TYPED)
+    assert result.exit_code == 0 and result.stderr == ""

@@ -87,6 +87,19 @@ def reported_errors(source: str | None = None, traceback: bool = False) -> Itera
         fail("interrupted", ExitCode.INTERRUPTED)
 
 
+#: What a terminal on standard input is told while gdfit waits for the table.
+STDIN_HINT = "gdfit: reading CSV from standard input (end with Ctrl-D)"
+
+
+def stdin_hint(inputs: list[str] | tuple[str, ...]) -> None:
+    """When ``-`` is to be read from a terminal, say so on stderr, and how to end the input
+    (even under --quiet: otherwise gdfit would seem to hang)."""
+    from gdfit.sources import STDIN, stdin_is_terminal
+
+    if STDIN in inputs and stdin_is_terminal():
+        note(STDIN_HINT)
+
+
 def split_columns(value: str | None, option: str = "--x") -> list[str] | None:
     """Comma-separated column references, or None when the option was not given."""
     if value is None:

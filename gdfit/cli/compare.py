@@ -35,6 +35,7 @@ from gdfit.cli.common import (
     note,
     reported_errors,
     split_columns,
+    stdin_hint,
 )
 from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
@@ -146,6 +147,7 @@ def compare_command(
             patience=patience, patience_tol=patience_tol, time_limit=time_limit)
         build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)  # the tolerances
         views.check(policies, max_iter)
+        stdin_hint([path])
         data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep,
                             dropna=dropna)
         if not quiet:

@@ -30,6 +30,7 @@ from gdfit.cli.common import (
     note,
     reported_errors,
     split_columns,
+    stdin_hint,
 )
 from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
@@ -321,6 +322,7 @@ def fit_command(
         chosen, why = choose_engine(engine, needs_rows)
         check_engine_options(chosen, inputs, why=why, scheduler=scheduler,
                              on_bad_rows=on_bad_rows)
+        stdin_hint(inputs)
         if chosen is not Engine.rows:
             _fit_streamed(chosen, why, inputs, read, options, views=views, every=every,
                           quiet=quiet, output_format=output_format, output=output, force=force,

@@ -10,7 +10,7 @@ import typer
 from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
 from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
 from gdfit.cli import COMMAND_HELP, app
-from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
+from gdfit.cli.common import DATA, OUTPUT, note, reported_errors, stdin_hint
 from gdfit.cli.help import GdfitCommand
 from gdfit.errors import OptionError
 
@@ -91,6 +91,7 @@ def predict_command(
         check_targets(inputs=[model_path, *inputs], output=output, force=force, quiet=quiet,
                       verbose=verbose)
         model = load_model(model_path)
+        stdin_hint(inputs)
         if verbose:
             terms = [(float(w), f"·{f}") for f, w in zip(model.features, model.w, strict=True)]
             terms += [(model.b, "")] if model.b is not None else []
