@@ -86,6 +86,7 @@ def dask_statistics(
     scheduler: str | None = None,
     blocksize: str | int | None = "64MiB",
     storage_options: dict[str, Any] | None = None,
+    decimal: str = ".",
 ) -> tuple[LeastSquares, StreamInfo]:
     """Sufficient statistics of the inputs, computed and reduced on a Dask cluster.
 
@@ -94,7 +95,7 @@ def dask_statistics(
     paths : sequence of str
         Files or globs of CSV (compressed by extension) or Parquet, local or remote
         (``s3://bucket/part-*.csv`` with s3fs installed). Standard input cannot be distributed.
-    x, y, header, sep, dropna, intercept :
+    x, y, header, sep, dropna, intercept, decimal :
         As in :func:`gdfit.stream.stream_statistics`; the columns are chosen from the first
         file's head, read here.
     scheduler : str, optional
@@ -116,7 +117,7 @@ def dask_statistics(
         raise DataError("no input given")
     if "-" in paths:
         raise OptionError("--engine dask cannot read standard input; give file paths or globs")
-    table = _head_table(paths[0], header, sep, storage_options)
+    table = _head_table(paths[0], header, sep, storage_options, decimal)
     feat, tgt, auto, ignored = _resolve(table, x, None if y is None else y)
     used = [table.names[j] for j in (*feat, tgt)]
     if all(_is_parquet(p) for p in paths):
@@ -124,7 +125,7 @@ def dask_statistics(
         parts = [delayed(partition_moments)(part, used, dropna) for part in frame.to_delayed()]
     else:
         parts = _text_parts(paths, table, used, header, sep, dropna, blocksize,
-                            storage_options)
+                            storage_options, decimal)
     if not parts:
         raise DataError(f"{', '.join(paths)}: no data rows")
     while len(parts) > 1:  # a binary tree of merges, run on the cluster
@@ -134,10 +135,10 @@ def dask_statistics(
         try:
             moments, dropped = client.compute(parts[0]).result()
         except DataError as exc:
-            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna)
+            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna, decimal=decimal)
             raise DataError(f"{', '.join(paths)}: {exc}") from None
         except Exception as exc:  # a parser's error, raised on a worker: never a traceback
-            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna)
+            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna, decimal=decimal)
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{', '.join(paths)}: cannot read: {text} (--engine gram names the "
                             "line)") from None
@@ -166,7 +167,7 @@ def _locate(paths: Sequence[str], **read: Any) -> None:
 
 
 def _head_table(path: str, header: bool, sep: str | None,
-                storage_options: dict[str, Any] | None) -> _Table:
+                storage_options: dict[str, Any] | None, decimal: str = ".") -> _Table:
     """The layout of the first input, from its head (read locally through fsspec)."""
     if _is_parquet(path):
         from gdfit.stream import _parquet_table
@@ -181,7 +182,7 @@ def _head_table(path: str, header: bool, sep: str | None,
         raise DataError(f"{path}: no such file") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
-    return sniff_head(path, head, len(head) < HEAD_BYTES, header, _normalize_sep(sep))
+    return sniff_head(path, head, len(head) < HEAD_BYTES, header, _normalize_sep(sep), decimal)
 
 
 def block_moments(plan: _Plan, block: bytes, skip: int) -> tuple[Moments, int]:
@@ -196,7 +197,7 @@ def block_moments(plan: _Plan, block: bytes, skip: int) -> tuple[Moments, int]:
 
 def _text_parts(paths: Sequence[str], table: _Table, used: list[str], header: bool,
                 sep: str | None, dropna: bool, blocksize: str | int | None,
-                storage_options: dict[str, Any] | None) -> list[Any]:
+                storage_options: dict[str, Any] | None, decimal: str = ".") -> list[Any]:
     """One delayed (moments, dropped) per block of lines of every text input.
 
     The blocks are cut at newlines by ``dask.bytes.read_bytes`` and parsed on the workers by
@@ -215,7 +216,7 @@ def _text_parts(paths: Sequence[str], table: _Table, used: list[str], header: bo
                           **(storage_options or {}))
     parts: list[Any] = []
     for k, (path, blocks) in enumerate(zip(paths, files, strict=True)):
-        this = table if k == 0 else _head_table(path, header, sep, storage_options)
+        this = table if k == 0 else _head_table(path, header, sep, storage_options, decimal)
         if this.names != table.names:
             raise DataError(f"{path}: its columns differ from {paths[0]}'s "
                             f"({', '.join(this.names)} vs {', '.join(table.names)})")

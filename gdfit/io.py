@@ -108,6 +108,7 @@ class _Layout(NamedTuple):
     given_sep: str = ","  # the delimiter in the file
     width: int = 0  # fields pandas is told to expect (ncols, or ncols + 1: trailing delimiter)
     row_lines: np.ndarray | None = None  # 1-based line each parsed row starts on
+    decimal: str = "."
 
 
 class _Records(NamedTuple):
@@ -137,6 +138,7 @@ def read_dataset(
     dropna: bool = False,
     stdin: BinaryIO | None = None,
     by: Sequence[str] | None = None,
+    decimal: str = ".",
 ) -> Dataset:
     """Read a CSV/TSV/whitespace table and select the x and y columns.
 
@@ -162,6 +164,9 @@ def read_dataset(
     by : sequence of str, optional
         Group key columns (names or indices): kept as text in ``Dataset.keys``, and never
         chosen automatically as x or y.
+    decimal : {".", ","}
+        The decimal mark of the numbers (``1,5`` with ``","``, which then cannot be the
+        delimiter).
 
     Returns
     -------
@@ -177,6 +182,7 @@ def read_dataset(
         repeat a column.
     """
     given_sep = _normalize_sep(sep)
+    check_decimal(decimal, given_sep)
     x_refs = [x] if isinstance(x, str) else (None if x is None else list(x))
     if x_refs is not None and not x_refs:
         raise OptionError("no x columns given")
@@ -191,22 +197,24 @@ def read_dataset(
     first_line = data.count(b"\n", 0, first_offset)
     lines = _sample_lines(data, first_offset)
     used_sep = given_sep if given_sep is not None else _detect_sep("\n".join(lines))
+    check_decimal(decimal, used_sep, detected=given_sep is None)
     fields = _split_line(lines[0], used_sep)
     parse_data, parse_sep = single_byte_sep(source, data, used_sep)
     if header:
         names = header_names(source, fields)
         layout = _Layout(source, parse_data, parse_sep, first_line + 1, len(fields),
-                         "the header", used_sep)
+                         "the header", used_sep, decimal=decimal)
     else:
         names = [str(i) for i in range(len(fields))]
         layout = _Layout(source, parse_data, parse_sep, first_line, len(fields),
-                         f"line {first_line + 1}", used_sep)
+                         f"line {first_line + 1}", used_sep, decimal=decimal)
     records = _scan_records(layout)
     _check_widths(layout, records)
     if records.trailing:  # a trailing delimiter on some rows: room for its empty field
         layout = layout._replace(width=layout.ncols + 1)
     table = _read_table(
-        layout, na_values=list(_NA_TOKENS), keep_default_na=False, **_float_kwargs()
+        layout, na_values=list(_NA_TOKENS), keep_default_na=False, decimal=layout.decimal,
+        **_float_kwargs()
     )
     if len(table) == len(records.lines):
         keep, row_lines = ~records.blank, records.lines
@@ -272,6 +280,50 @@ def read_dataset(
         key_columns=tuple(names[j] for j in key_idx),
         keys=keys,
     )
+
+
+DECIMALS = (".", ",")
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+
+
+def check_decimal(decimal: str, sep: str | None, detected: bool = False) -> str:
+    """The decimal mark, ``"."`` or ``","``, checked against the delimiter.
+
+    Raises
+    ------
+    OptionError
+        Another mark, or the delimiter itself (given, or ``detected``).
+    """
+    if decimal not in DECIMALS:
+        raise OptionError(f"invalid decimal mark {decimal!r}: give '.' or ','")
+    if sep == decimal:
+        how = "the delimiter detected is" if detected else "--sep is"
+        raise OptionError(f"--decimal {decimal}: {how} {decimal!r} too; give another "
+                          "delimiter with --sep (e.g. --sep ';')")
+    return decimal
+
+
+def to_number(cell: str, decimal: str = ".") -> float:
+    """``float(cell)`` with the decimal mark `decimal`; under ``","`` a ``"."`` is refused
+    (``1.5`` is then not a number, rather than a guess).
+
+    Raises
+    ------
+    ValueError
+        `cell` is not a number.
+    """
+    if decimal == ",":
+        if "." in cell:
+            raise ValueError(cell)
+        cell = cell.replace(",", ".")
+    return float(cell)
+
+
+def decimal_hint(cell: str, decimal: str) -> str:
+    """``"; looks like decimal commas: try --decimal ,"`` for a cell such as ``1,5``."""
+    if decimal == "." and _DECIMAL_COMMA.fullmatch(cell):
+        return "; looks like decimal commas: try --decimal ,"
+    return ""
 
 
 def header_names(source: str, fields: Sequence[str], what: str = "the header") -> list[str]:
@@ -642,14 +694,18 @@ def _convert_columns(
     for j in text_cols:
         text = raw[j].fillna("").str.strip()
         missing = text.isin(_NA_TOKENS).to_numpy() | ~keep
-        parsed = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(np.float64)
+        numbers = text
+        if layout.decimal == ",":  # 1,5 is read as 1.5; 1.5 is not a number (to_number)
+            numbers = text.str.replace(",", ".", regex=False).where(
+                ~text.str.contains(".", regex=False), "not a number")
+        parsed = pd.to_numeric(numbers.where(~missing), errors="coerce").to_numpy(np.float64)
         ok = ~missing & ~np.isnan(parsed)
         # float() spells NaN in more ways than the NA tokens ("NAN", "+nan").
         missing |= text.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
         bad = ~missing & ~ok
         vals = np.full(len(text), np.nan)
         if not bad.any():  # with a bad cell the values are never used
-            good = text.to_numpy(dtype=object)[ok]
+            good = numbers.to_numpy(dtype=object)[ok]
             try:  # reparse with float(): exact whatever pandas' converter
                 vals[ok] = np.fromiter(map(float, good), dtype=np.float64, count=good.size)
             except ValueError:
@@ -681,7 +737,7 @@ def _check_bad_cells(
         cell = cell.replace(layout.sep, layout.given_sep)
     raise DataError(
         f"{layout.source}: column {_quote(names[j])}, line {line}: "
-        f"{_quote(cell)} is not a number{more}"
+        f"{_quote(cell)} is not a number{more}{decimal_hint(cell, layout.decimal)}"
     )
 
 

@@ -16,6 +16,7 @@ import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from typing import BinaryIO, TextIO
 
@@ -24,7 +25,16 @@ import numpy as np
 from gdfit.choices import DEFAULT_CHUNK_ROWS
 from gdfit.errors import DataError, OptionError
 from gdfit.io import _NA_TOKENS as NA_TOKENS
-from gdfit.io import WHITESPACE, _detect_sep, _normalize_sep, _split_line, header_names
+from gdfit.io import (
+    WHITESPACE,
+    _detect_sep,
+    _normalize_sep,
+    _split_line,
+    check_decimal,
+    decimal_hint,
+    header_names,
+    to_number,
+)
 
 _SAMPLE_LINES = 20
 _SAMPLE_CHARS = 1 << 16
@@ -57,8 +67,9 @@ class TableStream:
     """
 
     def __init__(self, source: str, text: TextIO, *, header: bool, sep: str | None,
-                 owns: bool) -> None:
+                 owns: bool, decimal: str = ".") -> None:
         self.source = source
+        self.decimal = decimal
         self._text = text
         self._owns = owns
         sample: list[str] = []
@@ -75,6 +86,7 @@ class TableStream:
             what = "input" if source == "<stdin>" else "file"
             raise DataError(f"{source}: the {what} is empty")
         self.sep = sep if sep is not None else detect_sep(sample)
+        check_decimal(decimal, self.sep, detected=sep is None)
         self._rows = self._records(itertools.chain(sample, text))
         first, first_line = next(self._rows)
         if header:
@@ -165,7 +177,7 @@ class TableStream:
 
 
 def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | None = None,
-               stdin: BinaryIO | None = None) -> TableStream:
+               stdin: BinaryIO | None = None, decimal: str = ".") -> TableStream:
     """Open a CSV/TSV/whitespace table for reading in chunks (``"-"`` is standard input).
 
     Raises
@@ -176,6 +188,7 @@ def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | 
         `sep` is not a valid delimiter.
     """
     given = normalize_sep(sep)
+    check_decimal(decimal, given)
     if isinstance(path, str) and path == "-":
         from gdfit.sources import standard_input
 
@@ -201,7 +214,7 @@ def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | 
     text: io.TextIOWrapper = (io.TextIOWrapper(raw, encoding="utf-8", newline="") if owns
                               else _KeepOpen(raw, encoding="utf-8", newline=""))
     try:
-        return TableStream(source, text, header=header, sep=given, owns=True)
+        return TableStream(source, text, header=header, sep=given, owns=True, decimal=decimal)
     except BaseException:
         text.close()
         raise
@@ -218,7 +231,7 @@ class _KeepOpen(io.TextIOWrapper):
 
 
 def numeric_columns(chunk: Chunk, columns: Sequence[int], names: Sequence[str],
-                    source: str) -> np.ndarray:
+                    source: str, decimal: str = ".") -> np.ndarray:
     """The given columns of a chunk as float64, shape ``(rows, len(columns))``.
 
     Missing cells (empty or an NA spelling) become NaN, as do ``nan``/``inf`` themselves;
@@ -226,8 +239,9 @@ def numeric_columns(chunk: Chunk, columns: Sequence[int], names: Sequence[str],
     """
     out = np.empty((len(chunk.rows), len(columns)), dtype=np.float64)
     for k, j in enumerate(columns):
+        number = float if decimal == "." else partial(to_number, decimal=decimal)
         try:  # float() takes surrounding spaces, "nan" and "inf"; the fast path
-            out[:, k] = np.fromiter(map(float, map(itemgetter(j), chunk.rows)),
+            out[:, k] = np.fromiter(map(number, map(itemgetter(j), chunk.rows)),
                                     dtype=np.float64, count=len(chunk.rows))
             continue
         except ValueError:
@@ -238,9 +252,10 @@ def numeric_columns(chunk: Chunk, columns: Sequence[int], names: Sequence[str],
                 out[r, k] = np.nan
                 continue
             try:
-                out[r, k] = float(cell)
+                out[r, k] = to_number(cell, decimal)
             except ValueError:
                 shown = cell if len(cell) <= 40 else cell[:37] + "..."
                 raise DataError(f"{source}: column '{names[j]}', line {chunk.lines[r]}: "
-                                f"'{shown}' is not a number") from None
+                                f"'{shown}' is not a number{decimal_hint(cell, decimal)}"
+                                ) from None
     return out

@@ -102,7 +102,8 @@ def predict_chunks(model: Model, table: TableStream, layout: Layout,
     """Predict `table` a chunk at a time."""
     nfeat = len(layout.features)
     for chunk in table.chunks(chunk_size):
-        values = numeric_columns(chunk, layout.numeric, table.names, table.source)
+        values = numeric_columns(chunk, layout.numeric, table.names, table.source,
+                                 table.decimal)
         pred = model.predict(values[:, :nfeat])
         pred[~np.isfinite(pred)] = np.nan
         resid = None
@@ -183,7 +184,7 @@ def predict_files(model: Model, paths: Sequence[str], out: TextIO, *,
                   fmt: PredictFormat | str = PredictFormat.csv, name: str = DEFAULT_NAME,
                   residual: bool = True, header: bool = True, sep: str | None = None,
                   chunk_size: int = DEFAULT_CHUNK_ROWS,
-                  stdin: BinaryIO | None = None) -> Summary:
+                  stdin: BinaryIO | None = None, decimal: str = ".") -> Summary:
     """Predict every row of `paths` (read as one table) and write them to `out`.
 
     Every input must have the same columns (in any order; rows are written in the first
@@ -203,7 +204,7 @@ def predict_files(model: Model, paths: Sequence[str], out: TextIO, *,
     first: Layout | None = None
     rows = missing = 0
     for path in paths:
-        with open_table(path, header=header, sep=sep, stdin=stdin) as table:
+        with open_table(path, header=header, sep=sep, stdin=stdin, decimal=decimal) as table:
             order = None
             if first is None:
                 first = layout_for(model, table.names, table.source, name=name,

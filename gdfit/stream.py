@@ -56,9 +56,12 @@ from gdfit.io import (
     _parse_column_ref,
     _quote,
     _split_line,
+    check_decimal,
     check_unique_names,
+    decimal_hint,
     free_byte,
     header_names,
+    to_number,
     unclosed_quote,
 )
 from gdfit.objective import LeastSquares
@@ -273,6 +276,7 @@ def stream_statistics(
     threads: int | None = None,
     block_bytes: int = BLOCK_BYTES,
     stdin: BinaryIO | None = None,
+    decimal: str = ".",
 ) -> tuple[LeastSquares, StreamInfo]:
     """Sufficient statistics of several inputs read as one data set, in one streaming pass.
 
@@ -282,7 +286,7 @@ def stream_statistics(
         CSV/TSV files (``.gz``/``.zst`` are decompressed), Parquet files (``.parquet``/``.pq``),
         or ``-`` for standard input. Globs must be expanded already
         (:func:`gdfit.sources.expand_inputs`).
-    x, y, header, sep, dropna :
+    x, y, header, sep, dropna, decimal :
         As in :func:`gdfit.io.read_dataset`; every input must have the same columns.
     intercept : bool
         Passed on to the :class:`LeastSquares` returned.
@@ -307,7 +311,7 @@ def stream_statistics(
     """
     run = _Pass(paths, keep_rows=SMALL_ROWS, x=x, y=y, header=header, sep=sep, dropna=dropna,
                 on_bad_rows=on_bad_rows, progress=progress, threads=threads,
-                block_bytes=block_bytes, stdin=stdin)
+                block_bytes=block_bytes, stdin=stdin, decimal=decimal)
     moments, info = run.run()
     if moments.n == 0:
         raise DataError(f"{info.source}: no rows left after dropping {info.dropped_rows} rows "
@@ -354,6 +358,7 @@ class _Table:
     shape_from: str  # "the header" or "line N", for messages
     numeric: tuple[bool, ...]
     first: tuple[float, ...] = ()  # each column's first finite value in the sample, or NaN
+    decimal: str = "."  # the decimal mark ("," reads 1,5 as 1.5)
 
 
 def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
@@ -369,36 +374,37 @@ def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
     return feat, tgt, auto, ignored
 
 
-def _is_number(cell: str) -> bool | None:
+def _is_number(cell: str, decimal: str = ".") -> bool | None:
     """True for a number, None for a missing cell, False for other text (gdfit.io's rules)."""
     cell = cell.strip()
     if cell in _NA_TOKENS:
         return None
     try:
-        float(cell)
+        to_number(cell, decimal)
     except ValueError:
         return False
     return True
 
 
-def _first_values(rows: list[list[str]], ncols: int) -> tuple[float, ...]:
+def _first_values(rows: list[list[str]], ncols: int, decimal: str = ".") -> tuple[float, ...]:
     """Each column's first finite number in the sample rows (NaN when there is none)."""
     out = []
     for j in range(ncols):
         value = math.nan
         for r in rows:
-            if j < len(r) and _is_number(r[j]) and math.isfinite(v := float(r[j])):
+            if j < len(r) and _is_number(r[j], decimal) and \
+                    math.isfinite(v := to_number(r[j].strip(), decimal)):
                 value = v
                 break
         out.append(value)
     return tuple(out)
 
 
-def _numeric_columns(rows: list[list[str]], ncols: int) -> tuple[bool, ...]:
+def _numeric_columns(rows: list[list[str]], ncols: int, decimal: str = ".") -> tuple[bool, ...]:
     """A column is numeric when more than half of its non-missing sampled cells are numbers."""
     out = []
     for j in range(ncols):
-        kinds = [_is_number(r[j]) for r in rows if j < len(r)]
+        kinds = [_is_number(r[j], decimal) for r in rows if j < len(r)]
         good = kinds.count(True)
         out.append(good > 0 and 2 * good > good + kinds.count(False))
     return tuple(out)
@@ -615,13 +621,14 @@ def _is_parquet(path: str) -> bool:
 # Sniffing a text input
 
 
-def _sniff(src: _Bytes, header: bool, sep: str | None) -> _Table:
+def _sniff(src: _Bytes, header: bool, sep: str | None, decimal: str = ".") -> _Table:
     """Read the head of a text input: delimiter, column names, which columns look numeric."""
     head = src.head(HEAD_BYTES)
-    return sniff_head(src.source, head, len(head) < HEAD_BYTES, header, sep)
+    return sniff_head(src.source, head, len(head) < HEAD_BYTES, header, sep, decimal)
 
 
-def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | None) -> _Table:
+def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | None,
+               decimal: str = ".") -> _Table:
     """The layout of a text table from its first bytes (``whole``: they are all of it)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{source}: the file is UTF-16 text; save it as UTF-8")
@@ -643,6 +650,7 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
         raise DataError(f"{source}: the {what} is empty")
     sample = [ln for ln in lines[first:first + 40] if ln.strip()][:20]
     used = sep if sep is not None else _detect_sep("".join(sample))
+    check_decimal(decimal, used, detected=sep is None)
     fields = _split_line(lines[first].rstrip("\r\n"), used)
     if header:
         names = tuple(header_names(source, fields))
@@ -657,10 +665,10 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
             for ln in lines[data_index:data_index + 4 * SAMPLE_ROWS] if ln.strip()]
     if not rows and whole:
         raise DataError(f"{source}: no data rows" + (" (only a header)" if header else ""))
-    numeric = _numeric_columns(rows[:SAMPLE_ROWS], len(names))
+    numeric = _numeric_columns(rows[:SAMPLE_ROWS], len(names), decimal)
     kind = "text" if used == WHITESPACE else "csv"
     return _Table(source, kind, names, used, offset, data_index + 1, shape_from, numeric,
-                  _first_values(rows[:SAMPLE_ROWS], len(names)))
+                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal)
 
 
 def _parquet_table(path: str) -> tuple[_Table, Any]:
@@ -780,7 +788,7 @@ def _arrow_columns(plan: _Plan, block: Any) -> list[np.ndarray] | None:
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.float64() for c in wanted}, include_columns=wanted,
                 null_values=_NA_LIST, strings_can_be_null=True,
-                quoted_strings_can_be_null=True))
+                quoted_strings_can_be_null=True, decimal_point=t.decimal))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         return None  # the line-by-line reader says exactly what is wrong, and where
     out = []
@@ -907,14 +915,14 @@ def _python_block(plan: _Plan, block: Any) -> _Out:
                 row.append(math.nan)
                 continue
             try:
-                row.append(float(cell))
+                row.append(to_number(cell, t.decimal))
             except ValueError:
                 if plan.skip:
                     row = []
                     break
                 raise _BlockError(rel, f"column {_quote(names[k])}, {{line}}: {_quote(cell)} "
-                                       "is not a number (--on-bad-rows skip skips such rows)"
-                                  ) from None
+                                       f"is not a number{decimal_hint(cell, t.decimal)} "
+                                       "(--on-bad-rows skip skips such rows)") from None
         if not row:
             skipped.append(rel)
             continue
@@ -938,7 +946,8 @@ class _Pass:
                  y: str | None = None, header: bool = True, sep: str | None = None,
                  dropna: bool = False, on_bad_rows: str = "error",
                  progress: Progress | None = None, threads: int | None = None,
-                 block_bytes: int = BLOCK_BYTES, stdin: BinaryIO | None = None) -> None:
+                 block_bytes: int = BLOCK_BYTES, stdin: BinaryIO | None = None,
+                 decimal: str = ".") -> None:
         if not paths:
             raise DataError("no input given")
         if on_bad_rows not in BAD_ROWS:
@@ -952,6 +961,7 @@ class _Pass:
         self.paths = list(paths)
         self.x, self.y, self.header, self.dropna = x_refs, y, header, dropna
         self.sep = _normalize_sep(sep)
+        self.decimal = check_decimal(decimal, self.sep)
         self.skip = on_bad_rows == "skip"
         # Rows to keep: all (-1), none (0), or up to this many (then none; kept is None).
         self.keep_rows = keep_rows
@@ -1052,7 +1062,7 @@ class _Pass:
     def _text(self, path: str, pool: ThreadPoolExecutor) -> None:
         src = _Bytes(path, self.stdin)
         try:
-            table = _sniff(src, self.header, self.sep)
+            table = _sniff(src, self.header, self.sep, self.decimal)
             plan = self._plan(table, count_lines=not src.seekable)
             self.readers.add("pyarrow.csv" if table.kind == "csv" else "csv module")
             self._blocks(src, plan, pool)

@@ -352,3 +352,99 @@ def test_predict_reads_a_terminal_to_one_ctrl_d(tmp_path: Path) -> None:
 def test_no_hint_when_stdin_is_a_pipe() -> None:
     result = runner.invoke(app, ["fit", "-", "-q", "-f", "csv"], input=TYPED)
     assert result.exit_code == 0 and result.stderr == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Decimal commas
+
+
+def comma_table() -> str:
+    """ROWS written with decimal commas, ';' between the fields."""
+    return table(";").replace(".", ",")
+
+
+def engines_for(scheduler: str | None) -> list[tuple[str, ...]]:
+    out = [("--engine", "rows"), ("--engine", "gram")]
+    if scheduler is not None:
+        out.append(("--engine", "dask", "--scheduler", scheduler))
+    return out
+
+
+def test_decimal_comma_is_read_by_every_engine(tmp_path: Path, scheduler: str | None) -> None:
+    import csv
+    import io
+
+    path = tmp_path / "comma.csv"
+    path.write_text(comma_table())
+    assert "2,25" in path.read_text()
+    X = np.array([r[:2] for r in ROWS])
+    y = np.array([r[2] for r in ROWS])
+    want, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)
+    for engine in engines_for(scheduler):
+        for sep in ((), ("--sep", ";")):  # detected or given
+            result = runner.invoke(app, ["fit", str(path), "--decimal", ",", *sep, *engine,
+                                         "-q", "-f", "csv"])
+            assert result.exit_code == 0, (engine, result.stderr)
+            fit = next(csv.DictReader(io.StringIO(result.stdout)))
+            got = [float(fit["w_a"]), float(fit["w_b"]), float(fit["b"])]
+            np.testing.assert_allclose(got, want, rtol=1e-9, err_msg=str(engine))
+
+
+def test_decimal_commas_get_a_hint(tmp_path: Path, scheduler: str | None) -> None:
+    path = tmp_path / "comma.csv"
+    path.write_text(comma_table())
+    line = comma_table().split("\n").index("1;2;3,5") + 1
+    for engine in engines_for(scheduler):
+        result = runner.invoke(app, ["fit", str(path), "--sep", ";", "--y", "y", *engine])
+        assert result.exit_code == 1 and result.stdout == ""
+        message = result.stderr.strip()
+        assert message.startswith(f"gdfit: error: {path}: column 'y', line {line}: '3,5' is "
+                                  "not a number"), (engine, message)
+        assert "looks like decimal commas: try --decimal ," in message, (engine, message)
+        assert len(message.splitlines()) == 1
+
+
+def test_decimal_point_under_decimal_comma_is_not_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("a;y\n1,5;2\n2,5;3\n3.5;5\n4,5;6\n")
+    for engine in ("rows", "gram"):
+        result = runner.invoke(app, ["fit", str(path), "--decimal", ",", "--engine", engine])
+        assert result.exit_code == 1
+        assert f"{path}: column 'a', line 4: '3.5' is not a number" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--sep", ",", "--decimal", ","), "--decimal ,: --sep is ',' too; give another delimiter "
+                                       "with --sep (e.g. --sep ';')"),
+    (("--decimal", ","), "--decimal ,: the delimiter detected is ',' too; give another "
+                         "delimiter with --sep (e.g. --sep ';')"),
+])
+@pytest.mark.parametrize("engine", ["rows", "gram"])
+def test_decimal_comma_cannot_be_the_delimiter(args: tuple[str, ...], message: str,
+                                               engine: str, tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(table())
+    result = runner.invoke(app, ["fit", str(path), *args, "--engine", engine])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.strip() == f"gdfit: error: {message}"
+
+
+def test_predict_and_compare_read_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "comma.csv"
+    path.write_text(comma_table())
+    model = tmp_path / "m.json"
+    fit = runner.invoke(app, ["fit", str(path), "--decimal", ",", "--save", str(model), "-q"])
+    assert fit.exit_code == 0, fit.stderr
+    result = runner.invoke(app, ["predict", str(model), str(path), "--decimal", ","])
+    assert result.exit_code == 0, result.stderr
+    X = np.array([r[:2] for r in ROWS])
+    y = np.array([r[2] for r in ROWS])
+    theta, *_ = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)
+    lines = result.stdout.splitlines()
+    pred = [float(line.split(",")[-2]) for line in lines[1:]]
+    np.testing.assert_allclose(pred, X @ theta[:2] + theta[2], rtol=1e-9)
+    bad = runner.invoke(app, ["predict", str(model), str(path)])
+    assert bad.exit_code == 1
+    assert "looks like decimal commas: try --decimal ," in bad.stderr
+    compare = runner.invoke(app, ["compare", str(path), "--decimal", ",", "-s", "cg"])
+    assert compare.exit_code == 0, compare.stderr

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn, TextIO
 import typer
 from rich.console import Console, RenderableType
 
+from gdfit.choices import Decimal
 from gdfit.cli.params import to_options
 from gdfit.errors import DataError, ExitCode, GdfitError, OutputError
 from gdfit.layout import natural_width
@@ -145,6 +146,9 @@ HeaderOption = Annotated[bool, typer.Option(
 SepOption = Annotated[str | None, typer.Option(
     "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: detected]",
     rich_help_panel=DATA, show_default=False)]
+DecimalOption = Annotated[Decimal, typer.Option(
+    "--decimal", help="Decimal mark of the numbers: '.', or ',' for 1,5 (then the delimiter "
+    "is another: --sep ';').", rich_help_panel=DATA)]
 DropnaOption = Annotated[bool, typer.Option(
     "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column (and "
     "say how many).", rich_help_panel=DATA)]

@@ -16,11 +16,12 @@ import typer
 from rich.text import Text
 
 from gdfit.ascii import ascii_only
-from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Scale
+from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Decimal, Scale
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import (
     OUTPUT,
     STEP,
+    DecimalOption,
     DropnaOption,
     GradTolOption,
     HeaderOption,
@@ -97,6 +98,7 @@ def compare_command(
     y: YOption = None,
     header: HeaderOption = True,
     sep: SepOption = None,
+    decimal: DecimalOption = Decimal.point,
     dropna: DropnaOption = False,
     intercept: InterceptOption = True,
     scale: ScaleOption = Scale.standard,
@@ -149,7 +151,7 @@ def compare_command(
         views.check(policies, max_iter)
         stdin_hint([path])
         data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep,
-                            dropna=dropna)
+                            dropna=dropna, decimal=decimal.value)
         if not quiet:
             note(f"{data.source}: {len(data.y)} rows; y = {data.target}, x = "
                  f"{', '.join(data.features)}; comparing {len(policies)} policies: "

@@ -15,6 +15,7 @@ from gdfit.choices import (
     DEFAULT_MAX_ITER,
     DEFAULT_STEP,
     BadRows,
+    Decimal,
     Engine,
     Scale,
     StepName,
@@ -25,6 +26,7 @@ from gdfit.cli.common import (
     OUTPUT,
     STEP,
     STOP,
+    DecimalOption,
     OutputFormat,
     err,
     note,
@@ -133,6 +135,7 @@ def fit_command(
     sep: Annotated[str | None, typer.Option(
         "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: "
         "detected]", rich_help_panel=DATA, show_default=False)] = None,
+    decimal: DecimalOption = Decimal.point,
     dropna: Annotated[bool, typer.Option(
         "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column "
         "(and say how many).", rich_help_panel=DATA)] = False,
@@ -308,7 +311,8 @@ def fit_command(
         check_level(ci)
         inputs = expand_inputs(paths)
         read: dict[str, Any] = {"x": split_columns(x), "y": y, "header": header, "sep": sep,
-                                "dropna": dropna, "by": split_columns(group_by, "--group-by")}
+                                "dropna": dropna, "by": split_columns(group_by, "--group-by"),
+                                "decimal": decimal.value}
         options: dict[str, Any] = {"intercept": intercept, "step": policy,
                                    "max_iter": max_iter, "grad_tol": grad_tol,
                                    "loss_tol": loss_tol, "scale": scale, "catch_interrupt": True}
@@ -435,7 +439,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     from gdfit.stream import ReadInterrupted, stream_statistics
 
     intercept = options["intercept"]
-    columns = {k: read[k] for k in ("x", "y", "header", "sep", "dropna")}
+    columns = {k: read[k] for k in ("x", "y", "header", "sep", "dropna", "decimal")}
     descent = {k: v for k, v in options.items() if k != "intercept"}
     started = time.perf_counter()
     try:
