@@ -832,7 +832,23 @@ def _too_few_numeric(
         message += "; not numeric: " + _list_names(other)
     if len(names) == 1:  # usually a wrong delimiter rather than a one-column file
         message += " (only one column was found; is the separator right?)"
+    if any(not cols[j].numeric and _comma_column(cols[j]) for j in range(len(names))):
+        message += "; looks like decimal commas: try --decimal ,"
     return message
+
+
+def looks_like_commas(cells: Sequence[str]) -> bool:
+    """Whether most non-empty cells are numbers with a decimal comma (``1,5``)."""
+    filled = [c for c in cells if c.strip() and c.strip() not in _NA_TOKENS]
+    return bool(filled) and 2 * sum(bool(_DECIMAL_COMMA.fullmatch(c)) for c in filled) > len(
+        filled)
+
+
+def _comma_column(col: Any) -> bool:
+    commas = getattr(col, "commas", None)  # the streaming reader's sample says
+    if commas is not None:
+        return bool(commas)
+    return col.cells is not None and looks_like_commas(col.cells.tolist())
 
 
 def _missing_message(

@@ -61,6 +61,7 @@ from gdfit.io import (
     decimal_hint,
     free_byte,
     header_names,
+    looks_like_commas,
     to_number,
     unclosed_quote,
 )
@@ -343,6 +344,7 @@ def read_rows(paths: Sequence[str], **options: Any) -> tuple[np.ndarray, np.ndar
 
 class _Numeric(NamedTuple):
     numeric: bool  # what gdfit.io's column chooser looks at
+    commas: bool = False  # text that looks like numbers with decimal commas
 
 
 @dataclass(frozen=True)
@@ -359,6 +361,7 @@ class _Table:
     numeric: tuple[bool, ...]
     first: tuple[float, ...] = ()  # each column's first finite value in the sample, or NaN
     decimal: str = "."  # the decimal mark ("," reads 1,5 as 1.5)
+    commas: frozenset[int] = frozenset()  # text columns whose sample looks like 1,5
 
 
 def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
@@ -369,7 +372,7 @@ def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
     tgt = None if y is None else _parse_column_ref(y, names, table.source)
     _check_overlap(feat, tgt, names)
     auto = feat is None or tgt is None
-    cols = {j: _Numeric(table.numeric[j]) for j in range(len(names))}
+    cols = {j: _Numeric(table.numeric[j], j in table.commas) for j in range(len(names))}
     feat, tgt, ignored = _choose_columns(table.source, names, cols, feat, tgt)  # type: ignore[arg-type]
     return feat, tgt, auto, ignored
 
@@ -666,9 +669,11 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     if not rows and whole:
         raise DataError(f"{source}: no data rows" + (" (only a header)" if header else ""))
     numeric = _numeric_columns(rows[:SAMPLE_ROWS], len(names), decimal)
+    commas = frozenset(j for j in range(len(names)) if not numeric[j] and decimal == "." and
+                       looks_like_commas([r[j] for r in rows[:SAMPLE_ROWS] if j < len(r)]))
     kind = "text" if used == WHITESPACE else "csv"
     return _Table(source, kind, names, used, offset, data_index + 1, shape_from, numeric,
-                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal)
+                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal, commas)
 
 
 def _parquet_table(path: str) -> tuple[_Table, Any]:

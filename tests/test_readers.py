@@ -448,3 +448,16 @@ def test_predict_and_compare_read_decimal_commas(tmp_path: Path) -> None:
     assert "looks like decimal commas: try --decimal ," in bad.stderr
     compare = runner.invoke(app, ["compare", str(path), "--decimal", ",", "-s", "cg"])
     assert compare.exit_code == 0, compare.stderr
+
+
+def test_columns_of_decimal_commas_are_not_silently_text(tmp_path: Path,
+                                                         scheduler: str | None) -> None:
+    path = tmp_path / "comma.csv"
+    path.write_text("area;price\n50,5;120,25\n72,0;180,5\n91,25;231,0\n")
+    for engine in engines_for(scheduler):
+        for extra in ((), ("--y", "price")):
+            result = runner.invoke(app, ["fit", str(path), *extra, *engine])
+            assert result.exit_code == 1, (engine, result.stderr)
+            assert result.stderr.strip() == (
+                f"gdfit: error: {path}: needs at least two numeric columns; found 0; not "
+                "numeric: 'area', 'price'; looks like decimal commas: try --decimal ,")
