@@ -191,7 +191,9 @@ def block_moments(plan: _Plan, block: bytes, skip: int) -> tuple[Moments, int]:
     try:
         out = _parse_block(plan, block[skip:])
     except _BlockError as exc:  # the line is found locally (see _locate), or not at all
-        raise DataError(exc.message.replace("{line}", "a line")) from None
+        text = exc.message.replace(" (--on-bad-rows skip skips such rows)", "")
+        raise DataError(text.replace("{line}", "a line") + " (--engine gram names the line)"
+                        ) from None
     return out.moments, out.dropped
 
 
