@@ -489,6 +489,14 @@ class _Bytes:
             # parsed: the memory in use is that of the blocks in flight, whatever the size.
             while self._pread(start, 1):
                 end = self._block_end(start, size)
+                whole = _record_end(self._pread(start, end - start))
+                grow = size
+                while whole is None and grow < max(4 * size, 1 << 20):  # a quoted field
+                    grow *= 2
+                    end = self._block_end(start, grow)
+                    whole = _record_end(self._pread(start, end - start))
+                if whole is not None:
+                    end = start + whole
                 self.raw_done = end
                 yield start, _Span(self, start, end - start)
                 start = end
@@ -502,6 +510,10 @@ class _Bytes:
                 cut = buf.rfind(b"\n")
                 if cut < 0:
                     continue
+                whole = _record_end(buf[:cut + 1])
+                if whole is None and cut < max(4 * size, 1 << 20):  # a quoted field
+                    continue
+                cut = cut if whole is None else whole - 1
                 block, buf = buf[:cut + 1], buf[cut + 1:]
             else:
                 block, buf = buf, b""
@@ -563,6 +575,27 @@ class _Bytes:
     def close(self) -> None:
         if self._raw is not None:
             self._raw.close()
+
+
+def _record_end(data: bytes) -> int | None:
+    """Where the last whole record of `data` (whole lines, starting at a record) ends: after
+    the last newline outside quotes; None when every newline is inside a quoted field.
+
+    Quotes are counted: a newline is outside when an even number of them comes before it
+    (a doubled quote ``""`` inside a field counts twice, so the parity holds).
+    """
+    quotes = data.count(b'"')
+    if quotes % 2 == 0:
+        return len(data)
+    pos = len(data) - 1  # data ends with a newline
+    while True:
+        prev = data.rfind(b"\n", 0, pos)
+        if prev < 0:
+            return None
+        quotes -= data.count(b'"', prev + 1, pos + 1)
+        if quotes % 2 == 0:
+            return prev + 1
+        pos = prev
 
 
 class _Span(NamedTuple):

@@ -119,7 +119,10 @@ def run_everywhere(case: Case, tmp_path: Path, scheduler: str | None,
     for label, engine, stdin in paths_for(scheduler):
         with monkeypatch.context() as patch:
             if label == "gram-small-blocks":  # many blocks: line numbers carried across them
-                patch.setattr("gdfit.stream.BLOCK_BYTES", 7)
+                import gdfit.stream
+
+                defaults = gdfit.stream.stream_statistics.__kwdefaults__
+                patch.setitem(defaults, "block_bytes", 16)
             target = "-" if stdin else str(path)
             result = runner.invoke(app, ["fit", target, *case.args, *engine, "-q", "-f", "csv"],
                                    input=case.text.encode() if stdin else None)
@@ -461,3 +464,32 @@ def test_columns_of_decimal_commas_are_not_silently_text(tmp_path: Path,
             assert result.stderr.strip() == (
                 f"gdfit: error: {path}: needs at least two numeric columns; found 0; not "
                 "numeric: 'area', 'price'; looks like decimal commas: try --decimal ,")
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks of the streaming reader never cut a quoted field
+
+
+@pytest.mark.parametrize("block_bytes", [5, 7, 13, 64, 1 << 22])
+@pytest.mark.parametrize("stdin", [False, True])
+def test_blocks_keep_quoted_newlines_whole(block_bytes: int, stdin: bool, tmp_path: Path) -> None:
+    import io
+
+    from gdfit.stream import stream_statistics
+
+    text = 'name,a,y\n"p\nq",1,2\nr,2,4\n"s\n\nt",3,7\nu,4,oops\nv,5,8\n'
+    path = tmp_path / "q.csv"
+    path.write_text(text)
+    source = "-" if stdin else str(path)
+    feed = io.BufferedReader(io.BytesIO(text.encode())) if stdin else None  # type: ignore[arg-type]
+    with pytest.raises(DataError) as caught:
+        stream_statistics([source], x=["a"], y="y", block_bytes=block_bytes, stdin=feed)
+    line = text[:text.index("oops")].count("\n") + 1
+    assert f"column 'y', line {line}: 'oops' is not a number" in str(caught.value)
+    good = text.replace("oops", "6")
+    path.write_text(good)
+    feed = io.BufferedReader(io.BytesIO(good.encode())) if stdin else None  # type: ignore[arg-type]
+    problem, info = stream_statistics([source], x=["a"], y="y", block_bytes=block_bytes,
+                                      stdin=feed)
+    assert info.rows == 5 and problem.n == 5
+    assert problem.x_mean[0] == pytest.approx(3.0) and problem.y_mean == pytest.approx(5.4)
