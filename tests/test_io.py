@@ -6,6 +6,7 @@ import dataclasses
 import io
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -340,7 +341,7 @@ def test_stdin_defaults_to_sys_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     class FakeStdin:
         buffer = io.BytesIO(b"a b\n1 2\n3 4\n")
 
-    monkeypatch.setattr(gio.sys, "stdin", FakeStdin)
+    monkeypatch.setattr(sys, "stdin", FakeStdin)  # read through gdfit.sources.standard_input
     assert read_dataset("-").sep == "whitespace"
 
 
