@@ -493,3 +493,82 @@ def test_blocks_keep_quoted_newlines_whole(block_bytes: int, stdin: bool, tmp_pa
                                       stdin=feed)
     assert info.rows == 5 and problem.n == 5
     assert problem.x_mean[0] == pytest.approx(3.0) and problem.y_mean == pytest.approx(5.4)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hypothesis: tables written in every style, read alike by the pandas and streaming readers
+
+
+def _written(draw: object, values: np.ndarray) -> tuple[str, str, int | None]:
+    """A table of ``values`` in a drawn style, its --sep, and the line of a drawn defect."""
+    from hypothesis import strategies as st
+
+    d = draw  # type: ignore[assignment]
+    sep = d(st.sampled_from([",", ";", "\t", "|", "§"]))
+    newline = d(st.sampled_from(["\n", "\r\n"]))
+    trailing = d(st.booleans())
+    quote = d(st.booleans())
+    lines = [sep.join(["a", "b", "y"]) + (sep if trailing else "")]
+    defect_row = d(st.none() | st.integers(0, len(values) - 1))
+    defect = d(st.sampled_from(["short", "long", "text"]))
+    line_of = None
+    for r, row in enumerate(values):
+        cells = [repr(float(v)) for v in row]
+        if quote and r % 2:
+            cells[0] = f'"{cells[0]}"'
+        if r == defect_row:
+            if defect == "short":
+                cells = cells[:-1]
+            elif defect == "long":  # with a trailing delimiter the header names a 4th column
+                cells.extend(["9", "9"] if trailing else ["9"])
+            else:
+                cells[1] = "oops"
+        if d(st.booleans()):  # blank lines before the row
+            lines.extend([""] * d(st.integers(1, 2)))
+        if quote and d(st.booleans()):  # a quoted number holding a newline: 2 physical lines
+            cells[0] = '"' + cells[0].strip('"') + '\n"'
+        lines.append(sep.join(cells) + (sep if trailing else ""))
+        if r == defect_row:  # the physical line the row starts on
+            line_of = sum(ln.count("\n") + 1 for ln in lines[:-1]) + 1
+    bom = "\ufeff" if d(st.booleans()) else ""
+    return bom + newline.join(lines) + newline, sep, line_of
+
+
+def test_pandas_and_streaming_readers_agree_on_any_style(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    from gdfit.io import read_dataset
+    from gdfit.stream import stream_statistics
+
+    floats = st.floats(-1e6, 1e6, allow_nan=False, width=64)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(hnp.arrays(np.float64, st.tuples(st.integers(4, 12), st.just(3)), elements=floats),
+           st.data(), st.integers(1, 64))
+    def check(values: np.ndarray, data: st.DataObject, block: int) -> None:
+        text, sep, line = _written(data.draw, values)
+        path = tmp_path / "t.csv"
+        path.write_bytes(text.encode())
+        outcomes = []
+        for read in (lambda: read_dataset(str(path), sep=sep, x=["a", "b"], y="y"),
+                     lambda: stream_statistics([str(path)], sep=sep, x=["a", "b"], y="y",
+                                               block_bytes=block)):
+            try:
+                outcomes.append(read())
+            except DataError as exc:
+                outcomes.append(exc)
+        if line is not None:
+            for got in outcomes:
+                assert isinstance(got, DataError), got
+                assert re.search(rf"\bline {line}\b", str(got)), (str(got), line, text)
+            return
+        ds, (problem, _) = outcomes  # no error: the same rows, to the last bit
+        assert isinstance(ds, object) and problem.n == len(values)
+        np.testing.assert_array_equal(ds.X, values[:, :2])  # type: ignore[union-attr]
+        np.testing.assert_array_equal(ds.y, values[:, 2])  # type: ignore[union-attr]
+        np.testing.assert_allclose(problem.x_mean, values[:, :2].mean(axis=0), rtol=1e-12,
+                                   atol=1e-9)
+
+    check()
