@@ -148,6 +148,8 @@ def dask_statistics(
     info = StreamInfo(sources=tuple(paths), features=tuple(used[:-1]), target=used[-1],
                       rows=moments.n, columns=table.names, dropped_rows=dropped,
                       auto_columns=auto, ignored_columns=ignored,
+                      comma_columns=tuple(n for j, n in enumerate(table.names)
+                                          if n in ignored and j in table.commas),
                       bytes_read=sum(os.path.getsize(p) for p in paths if os.path.isfile(p)),
                       reader="dask")
     return moments.problem(intercept), info

@@ -73,6 +73,8 @@ class Dataset:
         True when x or y was chosen automatically.
     ignored_columns : tuple of str
         Non-numeric columns skipped by the automatic choice.
+    comma_columns : tuple of str
+        Those of them whose text looks like numbers with decimal commas (``3,5``).
     columns : tuple of str
         Every column name of the table, in file order.
     key_columns : tuple of str
@@ -91,6 +93,7 @@ class Dataset:
     dropped_rows: tuple[int, ...] = ()
     auto_columns: bool = False
     ignored_columns: tuple[str, ...] = ()
+    comma_columns: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()
     keys: np.ndarray | None = None
@@ -276,6 +279,8 @@ def read_dataset(
         dropped_rows=dropped,
         auto_columns=auto,
         ignored_columns=ignored,
+        comma_columns=tuple(n for j, n in enumerate(names)
+                            if n in ignored and _comma_column(cols[j])),
         columns=tuple(names),
         key_columns=tuple(names[j] for j in key_idx),
         keys=keys,

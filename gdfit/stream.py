@@ -232,6 +232,7 @@ class StreamInfo:
     skipped: tuple[tuple[str, int], ...] = ()
     auto_columns: bool = False
     ignored_columns: tuple[str, ...] = ()
+    comma_columns: tuple[str, ...] = ()  # ignored ones that look like decimal commas
     bytes_read: int = 0
     reader: str = "pyarrow"
 
@@ -1029,7 +1030,15 @@ class _Pass:
             columns=self.columns, dropped_rows=self.tally.dropped,
             skipped_rows=self.tally.skipped, skipped=tuple(self.tally.skipped_at),
             auto_columns=self.auto, ignored_columns=self.ignored,
+            comma_columns=self._commas(),
             bytes_read=self.tally.bytes_done, reader="+".join(sorted(self.readers)))
+
+    def _commas(self) -> tuple[str, ...]:
+        table = self.first
+        if table is None:
+            return ()
+        return tuple(n for j, n in enumerate(table.names) if n in self.ignored
+                     and j in table.commas)
 
     def run(self) -> tuple[Moments, StreamInfo]:
         self.total = sum(os.path.getsize(p) for p in self.paths

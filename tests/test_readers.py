@@ -572,3 +572,15 @@ def test_pandas_and_streaming_readers_agree_on_any_style(tmp_path: Path) -> None
                                    atol=1e-9)
 
     check()
+
+
+def test_an_ignored_column_of_decimal_commas_is_pointed_out(tmp_path: Path,
+                                                            scheduler: str | None) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("a;b;y\n1;2;3,5\n2;1;4\n3;5;2,25\n4;3;7\n5;8;1,5\n6;2;9,5\n")
+    for engine in engines_for(scheduler):
+        result = runner.invoke(app, ["fit", str(path), *engine])
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr.splitlines()[0].startswith(
+            f"{path}: 6 rows; y = b, x = a (chosen automatically); ignored non-numeric: y (y "
+            "looks like decimal commas: try --decimal ,); engine"), (engine, result.stderr)

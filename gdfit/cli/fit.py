@@ -398,12 +398,20 @@ def fit_command(
     raise typer.Exit(int(result.exit_code))
 
 
+def _commas_hint(columns: tuple[str, ...]) -> str:
+    if not columns:
+        return ""
+    return (f" ({', '.join(columns)} look{'s' if len(columns) == 1 else ''} like decimal "
+            "commas: try --decimal ,)")
+
+
 def _describe_data(data: Dataset, engine: str = "") -> None:
     how = "chosen automatically" if data.auto_columns else "as given"
     text = f"{data.source}: {len(data.y)} rows; y = {data.target}, x = " \
            f"{', '.join(data.features)} ({how})"
     if data.ignored_columns:
         text += f"; ignored non-numeric: {', '.join(data.ignored_columns)}"
+        text += _commas_hint(data.comma_columns)
     if data.dropped_rows:
         text += f"; dropped {len(data.dropped_rows)} rows with missing or non-finite values"
     note(text + (f"; {engine}" if engine else ""))
@@ -506,6 +514,7 @@ def _describe_stream(info: StreamInfo, engine: str, seconds: float) -> None:
             f"{', '.join(info.features)} ({how})")
     if info.ignored_columns:
         text += f"; ignored non-numeric: {', '.join(info.ignored_columns)}"
+        text += _commas_hint(info.comma_columns)
     if info.dropped_rows:
         text += f"; dropped {info.dropped_rows} rows with missing or non-finite values"
     if info.skipped_rows:
