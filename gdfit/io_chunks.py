@@ -34,6 +34,7 @@ from gdfit.io import (
     decimal_hint,
     header_names,
     to_number,
+    unclosed_quote,
 )
 
 _SAMPLE_LINES = 20
@@ -143,13 +144,30 @@ class TableStream:
             except (UnicodeDecodeError, OSError) as exc:
                 raise self._read_error(exc, number + 1) from None
             return
-        reader = csv.reader(lines, delimiter=self.sep, strict=False)
+        text: list[str] = []  # the lines of the record being read
+
+        def kept(lines: Iterable[str]) -> Iterator[str]:
+            for line in lines:
+                text.append(line)
+                yield line
+
+        reader = csv.reader(kept(lines), delimiter=self.sep, strict=False)
         done = 0
+        last: tuple[list[str], int] | None = None  # held back: is it cut by an open quote?
         try:
             for fields in reader:
                 start, done = done + 1, reader.line_num
                 if fields and (fields[0].strip() or any(f.strip() for f in fields)):
-                    yield fields, start
+                    if last is not None:
+                        yield last
+                    last = fields, start
+                    record = "".join(text)
+                text.clear()
+            if last is not None:
+                # Lenient, the csv module reads an unclosed quote to the end of the input.
+                if unclosed_quote([record], self.sep):
+                    raise DataError(f"{self.source}: unclosed quote starting on line {last[1]}")
+                yield last
         except csv.Error as exc:
             raise DataError(f"{self.source}: cannot parse line {reader.line_num}: {exc}"
                             ) from None

@@ -584,3 +584,27 @@ def test_an_ignored_column_of_decimal_commas_is_pointed_out(tmp_path: Path,
         assert result.stderr.splitlines()[0].startswith(
             f"{path}: 6 rows; y = b, x = a (chosen automatically); ignored non-numeric: y (y "
             "looks like decimal commas: try --decimal ,); engine"), (engine, result.stderr)
+
+
+PREDICTABLE = [c for c in CASES if c.text.removeprefix("\ufeff").lstrip("\r\n").startswith(
+    ("a,b,y", "a§b§y")) and "--no-header" not in c.args]
+
+
+@pytest.mark.parametrize("case", PREDICTABLE, ids=[c.name for c in PREDICTABLE])
+def test_predict_reads_a_hostile_file_as_fit_does(case: Case, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    model = tmp_path / "m.json"
+    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    path = tmp_path / f"{case.name}.csv"
+    path.write_bytes(case.text.encode())
+    result = runner.invoke(app, ["predict", str(model), str(path), *case.args])
+    line = case.line()
+    if line is None:
+        assert result.exit_code == 0, result.stderr
+        assert len(result.stdout.strip().splitlines()) == len(ROWS) + 1
+        return
+    assert result.exit_code == 1, result.stderr
+    message = result.stderr.strip()
+    assert message.startswith(f"gdfit: error: {path}: ") and len(message.splitlines()) == 1
+    assert {int(n) for n in re.findall(r"\bline (\d+)", message)} == {line}, message
