@@ -418,6 +418,7 @@ def _check_text(source: str, data: bytes) -> bytes:
     if not _NON_SPACE.search(data):
         what = "input" if source == "<stdin>" else "file"
         raise DataError(f"{source}: the {what} is empty")
+    check_line_ends(source, data)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -427,6 +428,34 @@ def _check_text(source: str, data: bytes) -> bytes:
             "save it as UTF-8"
         ) from None
     return data
+
+
+def check_line_ends(source: str, head: bytes) -> None:
+    """Refuse lines ended by CR alone (classic Mac OS): one rule for every reader, which all
+    count lines by their LF (a CR before it, CRLF, is fine)."""
+    end = head.find(b"\n")
+    first = head if end < 0 else head[:end]
+    if b"\r" in first.rstrip(b"\r"):
+        raise DataError(f"{source}: the lines end in CR alone (classic Mac OS line ends); "
+                        "convert them to LF or CRLF (e.g. tr '\\r' '\\n')")
+
+
+def unclosed_record(lines: Sequence[str], sep: str, first_line: int) -> int | None:
+    """The line on which the last record of `lines` (a whole input, from line `first_line`)
+    opens a quote it never closes, or None."""
+    text = "".join(lines)
+    if sep == WHITESPACE or '"' not in text:
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    start = done = 0
+    try:
+        for _ in reader:
+            start, done = done, reader.line_num
+    except csv.Error:
+        return None
+    if unclosed_quote(text.split("\n")[start:], sep):
+        return first_line + start
+    return None
 
 
 def _sample_lines(data: bytes, offset: int) -> list[str]:

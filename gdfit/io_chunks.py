@@ -31,6 +31,7 @@ from gdfit.io import (
     _normalize_sep,
     _split_line,
     check_decimal,
+    check_line_ends,
     decimal_hint,
     header_names,
     to_number,
@@ -86,6 +87,8 @@ class TableStream:
         if not nonblank:
             what = "input" if source == "<stdin>" else "file"
             raise DataError(f"{source}: the {what} is empty")
+        if len(sample) > 1 and sample[0].endswith("\r") and not sample[0].endswith("\r\n"):
+            check_line_ends(source, "".join(sample[:2]).encode())
         self.sep = sep if sep is not None else detect_sep(sample)
         check_decimal(decimal, self.sep, detected=sep is None)
         self._rows = self._records(itertools.chain(sample, text))
@@ -155,18 +158,19 @@ class TableStream:
         done = 0
         last: tuple[list[str], int] | None = None  # held back: is it cut by an open quote?
         try:
+            record, opened = "", 0  # the text of the last record read, and its line
             for fields in reader:
                 start, done = done + 1, reader.line_num
+                record, opened = "".join(text), start
+                text.clear()
                 if fields and (fields[0].strip() or any(f.strip() for f in fields)):
                     if last is not None:
                         yield last
                     last = fields, start
-                    record = "".join(text)
-                text.clear()
+            # Lenient, the csv module reads an unclosed quote to the end of the input.
+            if record and unclosed_quote([record], self.sep):
+                raise DataError(f"{self.source}: unclosed quote starting on line {opened}")
             if last is not None:
-                # Lenient, the csv module reads an unclosed quote to the end of the input.
-                if unclosed_quote([record], self.sep):
-                    raise DataError(f"{self.source}: unclosed quote starting on line {last[1]}")
                 yield last
         except csv.Error as exc:
             raise DataError(f"{self.source}: cannot parse line {reader.line_num}: {exc}"

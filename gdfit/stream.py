@@ -57,6 +57,7 @@ from gdfit.io import (
     _quote,
     _split_line,
     check_decimal,
+    check_line_ends,
     check_unique_names,
     decimal_hint,
     free_byte,
@@ -64,6 +65,7 @@ from gdfit.io import (
     looks_like_commas,
     to_number,
     unclosed_quote,
+    unclosed_record,
 )
 from gdfit.objective import LeastSquares
 
@@ -685,6 +687,7 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     if first is None:
         what = "input" if source == "<stdin>" else "file"
         raise DataError(f"{source}: the {what} is empty")
+    check_line_ends(source, complete[bom:])
     sample = [ln for ln in lines[first:first + 40] if ln.strip()][:20]
     used = sep if sep is not None else _detect_sep("".join(sample))
     check_decimal(decimal, used, detected=sep is None)
@@ -698,6 +701,8 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
         data_index = first
         shape_from = f"line {first + 1}"
     offset = bom + sum(len(ln.encode("utf-8")) for ln in lines[:data_index])
+    if whole and (opened := unclosed_record(lines[data_index:], used, data_index + 1)):
+        raise DataError(f"{source}: unclosed quote starting on line {opened}")
     rows = [_split_line(ln.rstrip("\r\n"), used)
             for ln in lines[data_index:data_index + 4 * SAMPLE_ROWS] if ln.strip()]
     if not rows and whole:

@@ -75,6 +75,8 @@ CASES = [
          mark="4§3\n", message="has 2 fields, but the header has 3"),
     Case("unclosed-quote", GOOD.replace("4,3,7", '4,"3,7'), mark='4,"3',
          message="unclosed quote starting on line"),
+    Case("unclosed-quote-first-row", 'a,b,y\n"\n', mark='"',
+         message="unclosed quote starting on line 2"),
     # valid files: every engine fits them, to the same numbers
     Case("multibyte-sep", table("§"), ("--sep", "§")),
     Case("trailing-sep-everywhere", GOOD.replace("\n", ",\n")),
@@ -194,6 +196,23 @@ def test_repeated_names_are_refused_by_every_reader(header: str, message: str, t
             assert result.stdout == ""
             assert result.stderr.strip() == f"gdfit: error: {path}: {message}; give every " \
                                              "column its own name"
+
+
+def test_lines_ended_by_cr_alone_are_refused_by_every_reader(tmp_path: Path,
+                                                             scheduler: str | None) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(GOOD.replace("\n", "\r").encode())
+    expected = (f"gdfit: error: {path}: the lines end in CR alone (classic Mac OS line ends); "
+                "convert them to LF or CRLF (e.g. tr '\\r' '\\n')")
+    for engine in engines_for(scheduler):
+        result = runner.invoke(app, ["fit", str(path), *engine])
+        assert (result.exit_code, result.stderr.strip()) == (1, expected), engine
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    model = tmp_path / "m.json"
+    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["predict", str(model), str(path)])
+    assert (result.exit_code, result.stderr.strip()) == (1, expected)
 
 
 def test_repeated_names_refused_by_predict_and_compare(tmp_path: Path) -> None:
