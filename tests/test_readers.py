@@ -627,3 +627,25 @@ def test_predict_reads_a_hostile_file_as_fit_does(case: Case, tmp_path: Path) ->
     message = result.stderr.strip()
     assert message.startswith(f"gdfit: error: {path}: ") and len(message.splitlines()) == 1
     assert {int(n) for n in re.findall(r"\bline (\d+)", message)} == {line}, message
+
+
+def test_decimal_at_library_level(tmp_path: Path) -> None:
+    from gdfit.errors import OptionError
+    from gdfit.io import read_dataset
+    from gdfit.stream import stream_statistics
+
+    path = tmp_path / "comma.csv"
+    path.write_text(comma_table())
+    values = np.array(ROWS)
+    ds = read_dataset(str(path), decimal=",")
+    np.testing.assert_array_equal(ds.X, values[:, :2])
+    np.testing.assert_array_equal(ds.y, values[:, 2])
+    problem, _ = stream_statistics([str(path)], decimal=",")
+    np.testing.assert_allclose(problem.x_mean, values[:, :2].mean(axis=0), rtol=1e-15)
+    assert problem.y_mean == pytest.approx(values[:, 2].mean(), rel=1e-15)
+    for read in (lambda: read_dataset(str(path), decimal="x"),
+                 lambda: stream_statistics([str(path)], decimal="x")):
+        with pytest.raises(OptionError, match="invalid decimal mark 'x': give '.' or ','"):
+            read()
+    with pytest.raises(DataError, match="looks like decimal commas: try --decimal ,"):
+        read_dataset(str(path), x=["a", "b"], y="y")
