@@ -122,6 +122,7 @@ class _Records(NamedTuple):
     blank: np.ndarray  # only spaces, quotes and delimiters
     tail_blank: np.ndarray  # the last field is empty (a trailing delimiter, when one too many)
     trailing: bool  # some non-blank record has one field too many, the last one empty
+    quoted: bool = True  # read by the csv module: `blank` is complete (else see _blank_rows)
 
 
 class _Column(NamedTuple):
@@ -221,6 +222,9 @@ def read_dataset(
     )
     if len(table) == len(records.lines):
         keep, row_lines = ~records.blank, records.lines
+        if not records.quoted:  # record r is line skip + r + 1: blank lines of full width
+            numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
+            keep &= ~_blank_rows(layout, table, numeric_dtype)
     else:  # the scan and pandas disagree about the records: count lines as before
         numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
         keep = ~_blank_rows(layout, table, numeric_dtype)
@@ -542,47 +546,70 @@ def _restore_sep(layout: _Layout, text: pd.Series) -> pd.Series:
 _SPACE_BYTES = b" \t\r\v\f"
 
 
+#: Bytes of the data scanned at a time by :func:`_scan_records` (its scratch memory).
+_SCAN_BYTES = 1 << 24
+
+
 def _scan_records(layout: _Layout) -> _Records:
     """Where each record of the data starts, its field count, and which ones are blank.
 
-    Without quotes a record is a line, and the delimiters are counted with NumPy; with quotes
-    (a field may then hold a newline) the :mod:`csv` module reads the records.
+    Without quotes a record is a line, and the delimiters are counted with NumPy, a slice of
+    lines at a time (scratch memory ≈ 3 × ``_SCAN_BYTES``, not proportional to the file);
+    with quotes (a field may then hold a newline) the :mod:`csv` module reads the records.
     """
     data = layout.data
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
     start = 0 if layout.skip == 0 else (
         int(newlines[layout.skip - 1]) + 1 if layout.skip <= newlines.size else len(data))
-    if layout.sep != WHITESPACE and b'"' in data[start:]:
+    if layout.sep != WHITESPACE and data.find(b'"', start) >= 0:  # (no copy of the data)
         return _scan_quoted(layout, data[start:].decode("utf-8"))
     body = np.frombuffer(data, dtype=np.uint8)[start:]
-    nl = newlines[newlines >= start] - start
-    starts = np.concatenate(([0], nl + 1))
-    ends = np.concatenate((nl, [body.size]))
+    starts = np.concatenate(([0], newlines[newlines >= start] - start + 1))
     if body.size == 0 or body[-1] == ord("\n"):
-        starts, ends = starts[:-1], ends[:-1]
-    lines = np.arange(starts.size) + layout.skip + 1
-    space = np.isin(body, np.frombuffer(_SPACE_BYTES, dtype=np.uint8))
-    if layout.sep == WHITESPACE:
-        field = ~space & (body != ord("\n"))
-        begins = np.flatnonzero(field & ~np.concatenate(([False], field[:-1])))
-        counts = np.searchsorted(begins, ends) - np.searchsorted(begins, starts)
-        none = np.zeros(starts.size, dtype=bool)
-        return _Records(lines, counts, counts == 0, none, False)
-    sep = np.frombuffer(layout.sep.encode(), dtype=np.uint8)[0]
-    seps = np.flatnonzero(body == sep)
-    first_sep, end_sep = np.searchsorted(seps, starts), np.searchsorted(seps, ends)
-    counts = 1 + end_sep - first_sep
-    text = np.concatenate(([0], np.cumsum(~(space | (body == sep) | (body == ord('"'))))))
-    blank = text[ends] == text[starts]
-    last = np.where(counts > 1, seps[np.maximum(end_sep - 1, 0)] if seps.size else 0, starts)
-    tail_blank = (counts > 1) & (text[ends] == text[np.minimum(last + 1, body.size)])
-    trailing = bool((~blank & (counts == layout.ncols + 1) & tail_blank).any())
-    return _Records(lines, counts, blank, tail_blank, trailing)
+        starts = starts[:-1]  # no record after the last newline
+    n = starts.size
+    lines = np.arange(n) + layout.skip + 1
+    counts = np.zeros(n, dtype=np.intp)
+    whitespace = layout.sep == WHITESPACE
+    sep = 0 if whitespace else layout.sep.encode()[0]
+    i = 0
+    while i < n:  # a slice of whole lines at a time
+        lo = int(starts[i])
+        j = max(int(np.searchsorted(starts, lo + _SCAN_BYTES)), i + 1)
+        hi = int(starts[j]) if j < n else body.size
+        seg, at = body[lo:hi], starts[i:j] - lo
+        if whitespace:  # a field starts where text follows a space (or the line's start)
+            text = ~((seg == 32) | (seg == 9) | (seg == 10) | (seg == 13) | (seg == 11)
+                     | (seg == 12))
+            text[1:] &= ~text[:-1]
+            counts[i:j] = np.add.reduceat(text, at, dtype=np.intp)
+        else:  # delimiters between one line start and the next
+            where = np.flatnonzero(seg == sep)
+            counts[i:j] = 1 + np.diff(np.searchsorted(where, np.append(at, seg.size)))
+        i = j
+    # Only the records of another width are looked at here: blank (spaces and delimiters
+    # only), or ending in one empty field too many (a trailing delimiter). A blank line of
+    # the right width is found after parsing (_blank_rows), among the rows with no value.
+    blank = counts == 0
+    tail_blank = np.zeros(n, dtype=bool)
+    if not whitespace:
+        junk = _SPACE_BYTES + b'\n"' + bytes((sep,))
+        ends = np.append(starts[1:], body.size) + start
+        for r in np.flatnonzero(counts != layout.ncols):
+            line = data[start + int(starts[r]):int(ends[r])]
+            if not line.translate(None, junk):
+                blank[r] = True
+            elif counts[r] == layout.ncols + 1:
+                tail_blank[r] = not line[line.rfind(bytes((sep,))) + 1:].translate(None, junk)
+    return _Records(lines, counts, blank, tail_blank, bool(tail_blank.any()), quoted=False)
 
 
 def _scan_quoted(layout: _Layout, text: str) -> _Records:
+    from array import array
+
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.sep, strict=False)
-    lines, counts, blank, tail = [], [], [], []
+    lines, counts = array("q"), array("q")
+    blank, tail = bytearray(), bytearray()
     done = 0
     try:
         for fields in reader:
@@ -595,10 +622,11 @@ def _scan_quoted(layout: _Layout, text: str) -> _Records:
         pass
     if lines and unclosed_quote(text.split("\n")[lines[-1] - layout.skip - 1:], layout.sep):
         raise DataError(f"{layout.source}: unclosed quote starting on line {lines[-1]}")
-    counts_a, blank_a, tail_a = np.array(counts, dtype=np.intp), np.array(blank, dtype=bool), \
-        np.array(tail, dtype=bool)
-    trailing = bool((~blank_a & (counts_a == layout.ncols + 1) & tail_a).any())
-    return _Records(np.array(lines, dtype=np.intp), counts_a, blank_a, tail_a, trailing)
+    counts_a = np.frombuffer(counts, dtype=np.int64).astype(np.intp)
+    blank_a = np.frombuffer(blank, dtype=bool).copy()
+    tail_a = np.frombuffer(tail, dtype=bool) & ~blank_a & (counts_a == layout.ncols + 1)
+    return _Records(np.frombuffer(lines, dtype=np.int64).astype(np.intp), counts_a, blank_a,
+                    tail_a, bool(tail_a.any()), quoted=True)
 
 
 def unclosed_quote(lines: list[str], sep: str) -> bool:
