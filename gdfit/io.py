@@ -561,8 +561,7 @@ def _scan_records(layout: _Layout) -> _Records:
     newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
     start = 0 if layout.skip == 0 else (
         int(newlines[layout.skip - 1]) + 1 if layout.skip <= newlines.size else len(data))
-    if layout.sep != WHITESPACE and data.find(b'"', start) >= 0:  # (no copy of the data)
-        return _scan_quoted(layout, data[start:].decode("utf-8"))
+    quoted = layout.sep != WHITESPACE and data.find(b'"', start) >= 0  # (no copy of the data)
     body = np.frombuffer(data, dtype=np.uint8)[start:]
     starts = np.concatenate(([0], newlines[newlines >= start] - start + 1))
     if body.size == 0 or body[-1] == ord("\n"):
@@ -585,7 +584,15 @@ def _scan_records(layout: _Layout) -> _Records:
             counts[i:j] = np.add.reduceat(text, at, dtype=np.intp)
         else:  # delimiters between one line start and the next
             where = np.flatnonzero(seg == sep)
-            counts[i:j] = 1 + np.diff(np.searchsorted(where, np.append(at, seg.size)))
+            bounds = np.append(at, seg.size)
+            if quoted and (quotes := np.flatnonzero(seg == ord('"'))).size:
+                first = np.searchsorted(quotes, bounds)
+                if (np.diff(first) % 2).any():  # a quote open at a line's end: a field
+                    return _scan_quoted(layout, data[start:].decode("utf-8"))  # holds \n
+                # Every line holds an even number of quotes, so a delimiter inside quotes
+                # has an odd number of them before it in the slice.
+                where = where[np.searchsorted(quotes, where) % 2 == 0]
+            counts[i:j] = 1 + np.diff(np.searchsorted(where, bounds))
         i = j
     # Only the records of another width are looked at here: blank (spaces and delimiters
     # only), or ending in one empty field too many (a trailing delimiter). A blank line of
@@ -593,14 +600,14 @@ def _scan_records(layout: _Layout) -> _Records:
     blank = counts == 0
     tail_blank = np.zeros(n, dtype=bool)
     if not whitespace:
-        junk = _SPACE_BYTES + b'\n"' + bytes((sep,))
         ends = np.append(starts[1:], body.size) + start
         for r in np.flatnonzero(counts != layout.ncols):
-            line = data[start + int(starts[r]):int(ends[r])]
-            if not line.translate(None, junk):
+            line = data[start + int(starts[r]):int(ends[r])].rstrip(b"\r\n").decode("utf-8")
+            fields = _split_line(line, layout.sep)
+            if not any(f.strip() for f in fields):
                 blank[r] = True
             elif counts[r] == layout.ncols + 1:
-                tail_blank[r] = not line[line.rfind(bytes((sep,))) + 1:].translate(None, junk)
+                tail_blank[r] = not fields[-1].strip()
     return _Records(lines, counts, blank, tail_blank, bool(tail_blank.any()), quoted=False)
 
 
@@ -910,7 +917,8 @@ def _comma_column(col: Any) -> bool:
     commas = getattr(col, "commas", None)  # the streaming reader's sample says
     if commas is not None:
         return bool(commas)
-    return col.cells is not None and looks_like_commas(col.cells.tolist())
+    # the first rows decide, as they decide what is numeric for the streaming reader
+    return col.cells is not None and looks_like_commas(col.cells.iloc[:1000].tolist())
 
 
 def _missing_message(
