@@ -77,6 +77,12 @@ CASES = [
          message="unclosed quote starting on line"),
     Case("unclosed-quote-first-row", 'a,b,y\n"\n', mark='"',
          message="unclosed quote starting on line 2"),
+    Case("quoted-delimiter-in-text-then-bad-cell",
+         'name,a,b,y\n"p,q",1,2,3.5\n"r ""s"", t",2,1,4\nu,3,5,oops\nv,4,3,7\nw,5,8,1.5\n',
+         ("--y", "y", "--x", "a,b"), mark="oops", message="'oops' is not a number"),
+    Case("quoted-delimiter-in-text-ragged",
+         'name,a,b,y\n"p,q",1,2,3.5\n"r,s",2,1\nu,3,5,2\nv,4,3,7\nw,5,8,1.5\n',
+         ("--y", "y", "--x", "a,b"), mark='"r,s",2,1\n', message="has 3 fields, but the header"),
     # valid files: every engine fits them, to the same numbers
     Case("multibyte-sep", table("§"), ("--sep", "§")),
     Case("trailing-sep-everywhere", GOOD.replace("\n", ",\n")),
@@ -527,7 +533,9 @@ def _written(draw: object, values: np.ndarray) -> tuple[str, str, int | None]:
     newline = d(st.sampled_from(["\n", "\r\n"]))
     trailing = d(st.booleans())
     quote = d(st.booleans())
-    lines = [sep.join(["a", "b", "y"]) + (sep if trailing else "")]
+    named = d(st.booleans())  # a first column of quoted text holding delimiters and quotes
+    lines = [sep.join(["n", "a", "b", "y"] if named else ["a", "b", "y"])
+             + (sep if trailing else "")]
     defect_row = d(st.none() | st.integers(0, len(values) - 1))
     defect = d(st.sampled_from(["short", "long", "text"]))
     line_of = None
@@ -546,6 +554,9 @@ def _written(draw: object, values: np.ndarray) -> tuple[str, str, int | None]:
             lines.extend([""] * d(st.integers(1, 2)))
         if quote and d(st.booleans()):  # a quoted number holding a newline: 2 physical lines
             cells[0] = '"' + cells[0].strip('"') + '\n"'
+        if named:
+            cells.insert(0, '"' + d(st.sampled_from(["x", f"x{sep}y", 'say ""hi""',
+                                                     f'{sep}""{sep}'])) + '"')
         lines.append(sep.join(cells) + (sep if trailing else ""))
         if r == defect_row:  # the physical line the row starts on
             line_of = sum(ln.count("\n") + 1 for ln in lines[:-1]) + 1
