@@ -6,8 +6,9 @@ in one pass over CSV (a file, ``-``, ``.gz``/``.zst`` by extension or by magic b
 input), Parquet, or several files read as one data set, in memory that does not grow with the
 number of rows:
 
-* the input is cut into blocks of whole lines (read at their offsets from plain files, streamed
-  otherwise), and a small pool of threads parses each block with pyarrow's CSV reader (which
+* the input is cut into blocks of whole records — whole lines, never ending inside quotes
+  (:func:`_record_end`) — read at their offsets from plain files, streamed otherwise, and a
+  small pool of threads parses each block with pyarrow's CSV reader (which
   releases the GIL);
 * each block's moments come from the corrected two-pass formula (centre at the block mean, then
   subtract the rounding left in the centred sums), and blocks are merged in file order by a
