@@ -366,6 +366,7 @@ class _Table:
     first: tuple[float, ...] = ()  # each column's first finite value in the sample, or NaN
     decimal: str = "."  # the decimal mark ("," reads 1,5 as 1.5)
     commas: frozenset[int] = frozenset()  # text columns whose sample looks like 1,5
+    trailing: bool = False  # the sample's rows end in a delimiter (1,2,3,): one field more
 
 
 def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
@@ -712,8 +713,11 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     commas = frozenset(j for j in range(len(names)) if not numeric[j] and decimal == "." and
                        looks_like_commas([r[j] for r in rows[:SAMPLE_ROWS] if j < len(r)]))
     kind = "text" if used == WHITESPACE else "csv"
+    trailing = bool(rows) and all(len(r) == len(names) + 1 and not r[-1].strip()
+                                  for r in rows[:SAMPLE_ROWS])
     return _Table(source, kind, names, used, offset, data_index + 1, shape_from, numeric,
-                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal, commas)
+                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal, commas,
+                  trailing)
 
 
 def _parquet_table(path: str) -> tuple[_Table, Any]:
@@ -816,7 +820,9 @@ def _arrow_columns(plan: _Plan, block: Any) -> list[np.ndarray] | None:
     import pyarrow.csv as pacsv
 
     t = plan.table
-    names = [f"c{j}" for j in range(len(t.names))]
+    # With trailing delimiters pyarrow is told of the empty last field (other blocks fall
+    # back to the line-by-line reader, which takes both).
+    names = [f"c{j}" for j in range(len(t.names) + int(t.trailing))]
     wanted = [names[j] for j in plan.selected]
     sep = t.sep
     if len(sep.encode()) > 1:  # pyarrow splits on one byte: a free one stands in (§ → 0x1f)
