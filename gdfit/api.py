@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gdfit.arrays import design
+from gdfit.arrays import _check_unique, design
 from gdfit.basis import check_rank_moments, check_rank_rows
 from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
 from gdfit.errors import DataError, OptionError
@@ -89,6 +89,7 @@ def prepare(raw: LeastSquares, features: Sequence[str] | None, *, step: str | St
         f"x{j}" for j in range(raw.n_features))
     if len(names) != raw.n_features:
         raise DataError(f"{len(names)} feature names for {raw.n_features} columns")
+    _check_unique(names, "features=")  # a repeated name would lose a coefficient by name
     if every is not None and every < 1:
         raise OptionError(f"every= must be ≥ 1, got {every}")
     if isinstance(step, str):

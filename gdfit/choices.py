@@ -110,3 +110,10 @@ class PredictFormat(str, Enum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
+
+
+class Decimal(str, Enum):
+    """The decimal mark of the numbers in a text table (``--decimal``)."""
+
+    point = "."
+    comma = ","

@@ -1,8 +1,10 @@
 """``--engine dask``: the sufficient statistics of files beyond one machine, on a Dask cluster.
 
-The inputs are read as a Dask DataFrame (``dask.dataframe.read_csv``/``read_parquet``, so any
-path fsspec understands: local files, globs, ``s3://…`` with s3fs installed); each partition's
-moments are computed where the partition lives, and they are merged on the cluster by a binary
+Text inputs are cut into blocks of lines by ``dask.bytes.read_bytes`` (any path fsspec
+understands: local files, globs, ``s3://…`` with s3fs installed) and each block is parsed where
+it lives by the streaming reader's own rules (:mod:`gdfit.stream`), so that the engines read
+text alike; Parquet is read by ``dask.dataframe.read_parquet``. Each partition's moments are
+computed where the partition lives, and they are merged on the cluster by a binary
 tree of the same pairwise update the streaming reader uses (Chan, Golub & LeVeque). Only the
 merged statistics — O(d²) numbers — come back; the descent then runs locally.
 
@@ -27,13 +29,14 @@ from gdfit.errors import DataError, OptionError
 from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares
 from gdfit.stream import (
-    _NA_LIST,
     HEAD_BYTES,
-    WHITESPACE,
     Moments,
     StreamInfo,
+    _BlockError,
     _is_parquet,
     _normalize_sep,
+    _parse_block,
+    _Plan,
     _quote,
     _resolve,
     _Table,
@@ -89,6 +92,7 @@ def dask_statistics(
     scheduler: str | None = None,
     blocksize: str | int | None = "64MiB",
     storage_options: dict[str, Any] | None = None,
+    decimal: str = ".",
 ) -> tuple[LeastSquares, StreamInfo]:
     """Sufficient statistics of the inputs, computed and reduced on a Dask cluster.
 
@@ -97,7 +101,7 @@ def dask_statistics(
     paths : sequence of str
         Files or globs of CSV (compressed by extension) or Parquet, local or remote
         (``s3://bucket/part-*.csv`` with s3fs installed). Standard input cannot be distributed.
-    x, y, header, sep, dropna, intercept :
+    x, y, header, sep, dropna, intercept, decimal :
         As in :func:`gdfit.stream.stream_statistics`; the columns are chosen from the first
         file's head, read here.
     scheduler : str, optional
@@ -119,18 +123,22 @@ def dask_statistics(
         raise DataError("no input given")
     if "-" in paths:
         raise OptionError("--engine dask cannot read standard input; give file paths or globs")
-    table = _head_table(paths[0], header, sep, storage_options)
+    table = _head_table(paths[0], header, sep, storage_options, decimal)
     feat, tgt, auto, ignored = _resolve(table, x, None if y is None else y)
     used = [table.names[j] for j in (*feat, tgt)]
-    frame = _read(dd, paths, table, used, header, blocksize, storage_options)
     # Values that cannot be squared: every column divided by a power of two near its first
     # value in the head (see gdfit.magnitude).
     first = [table.first[j] if j < len(table.first) else math.nan for j in (*feat, tgt)]
     peaks = [abs(v) if math.isfinite(v) else 0.0 for v in first]
     units = Units.of_peaks(peaks[:-1], peaks[-1])
     exponents = None if units is None else [*map(int, units.x_exp), units.y_exp]
-    parts = [delayed(partition_moments)(part, used, dropna, exponents)
-             for part in frame.to_delayed()]
+    if all(_is_parquet(p) for p in paths):
+        frame = dd.read_parquet(list(paths), columns=used, storage_options=storage_options)
+        parts = [delayed(partition_moments)(part, used, dropna, exponents)
+                 for part in frame.to_delayed()]
+    else:
+        parts = _text_parts(paths, table, used, header, sep, dropna, blocksize,
+                            storage_options, decimal, exponents)
     if not parts:
         raise DataError(f"{', '.join(paths)}: no data rows")
     while len(parts) > 1:  # a binary tree of merges, run on the cluster
@@ -140,8 +148,10 @@ def dask_statistics(
         try:
             moments, dropped = client.compute(parts[0]).result()
         except DataError as exc:
+            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna, decimal=decimal)
             raise DataError(f"{', '.join(paths)}: {exc}") from None
-        except (ValueError, TypeError, OSError) as exc:
+        except Exception as exc:  # a parser's error, raised on a worker: never a traceback
+            _locate(paths, x=x, y=y, header=header, sep=sep, dropna=dropna, decimal=decimal)
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{', '.join(paths)}: cannot read: {text} (--engine gram names the "
                             "line)") from None
@@ -151,13 +161,28 @@ def dask_statistics(
     info = StreamInfo(sources=tuple(paths), features=tuple(used[:-1]), target=used[-1],
                       rows=moments.n, columns=table.names, dropped_rows=dropped,
                       auto_columns=auto, ignored_columns=ignored,
+                      comma_columns=tuple(n for j, n in enumerate(table.names)
+                                          if n in ignored and j in table.commas),
                       bytes_read=sum(os.path.getsize(p) for p in paths if os.path.isfile(p)),
                       reader="dask", units=units)
     return moments.problem(intercept, used), info
 
 
+def _locate(paths: Sequence[str], **read: Any) -> None:
+    """After a partition failed: when every input is a local file, read them with the streaming
+    reader, whose error names the file, the line and the column, as ``--engine gram`` would."""
+    if not all(os.path.isfile(p) for p in paths):
+        return
+    from gdfit.stream import stream_moments
+
+    try:
+        stream_moments(list(paths), threads=1, **read)
+    except DataError as exc:  # --on-bad-rows is the gram engine's; dask stops at the row
+        raise DataError(str(exc).replace(" (--on-bad-rows skip skips such rows)", "")) from None
+
+
 def _head_table(path: str, header: bool, sep: str | None,
-                storage_options: dict[str, Any] | None) -> _Table:
+                storage_options: dict[str, Any] | None, decimal: str = ".") -> _Table:
     """The layout of the first input, from its head (read locally through fsspec)."""
     if _is_parquet(path):
         from gdfit.stream import _parquet_table
@@ -172,24 +197,53 @@ def _head_table(path: str, header: bool, sep: str | None,
         raise DataError(f"{path}: no such file") from None
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
-    return sniff_head(path, head, len(head) < HEAD_BYTES, header, _normalize_sep(sep))
+    return sniff_head(path, head, len(head) < HEAD_BYTES, header, _normalize_sep(sep), decimal)
 
 
-def _read(dd: Any, paths: Sequence[str], table: _Table, used: list[str], header: bool,
-          blocksize: str | int | None, storage_options: dict[str, Any] | None) -> Any:
-    if all(_is_parquet(p) for p in paths):
-        return dd.read_parquet(list(paths), columns=used, storage_options=storage_options)
+def block_moments(plan: _Plan, block: bytes, skip: int) -> tuple[Moments, int]:
+    """The moments of one block of whole lines (after its first ``skip`` bytes) and the rows
+    dropped, parsed by the streaming reader's own rules (:func:`gdfit.stream._parse_block`)."""
+    try:
+        out = _parse_block(plan, block[skip:])
+    except _BlockError as exc:  # the line is found locally (see _locate), or not at all
+        text = exc.message.replace(" (--on-bad-rows skip skips such rows)", "")
+        raise DataError(text.replace("{line}", "a line") + " (--engine gram names the line)"
+                        ) from None
+    return out.moments, out.dropped
+
+
+def _text_parts(paths: Sequence[str], table: _Table, used: list[str], header: bool,
+                sep: str | None, dropna: bool, blocksize: str | int | None,
+                storage_options: dict[str, Any] | None, decimal: str = ".",
+                exponents: Sequence[int] | None = None) -> list[Any]:
+    """One delayed (moments, dropped) per block of lines of every text input (with
+    ``exponents``, of the columns divided by those powers of two, see gdfit.magnitude).
+
+    The blocks are cut at newlines by ``dask.bytes.read_bytes`` and parsed on the workers by
+    the streaming reader's rules, so that every engine reads text the same way: delimiters
+    (one of several bytes too), quotes, blank lines, NA spellings, field counts.
+    """
+    from dask import delayed
+    from dask.bytes import read_bytes
+
     if any(_is_parquet(p) for p in paths):
         raise OptionError("--engine dask reads either CSV or Parquet inputs, not both at once")
     compressed = any(p.lower().endswith((".gz", ".zst", ".zstd", ".bz2", ".xz"))
                      for p in paths)
-    names = list(table.names)
-    return dd.read_csv(
-        list(paths), blocksize=None if compressed else blocksize,
-        sep=r"\s+" if table.sep == WHITESPACE else table.sep,
-        header=0 if header else None, names=names, usecols=used,
-        dtype=dict.fromkeys(used, "float64"), na_values=_NA_LIST, keep_default_na=False,
-        skip_blank_lines=True, storage_options=storage_options)
+    _, files = read_bytes(list(paths), delimiter=b"\n", sample=False, compression="infer",
+                          blocksize=None if compressed else blocksize,
+                          **(storage_options or {}))
+    parts: list[Any] = []
+    for k, (path, blocks) in enumerate(zip(paths, files, strict=True)):
+        this = table if k == 0 else _head_table(path, header, sep, storage_options, decimal)
+        if this.names != table.names:
+            raise DataError(f"{path}: its columns differ from {paths[0]}'s "
+                            f"({', '.join(this.names)} vs {', '.join(table.names)})")
+        plan = _Plan(this, tuple(this.names.index(c) for c in used), dropna, False, False,
+                     False, exponents=None if exponents is None else np.asarray(exponents))
+        parts.extend(delayed(block_moments)(plan, block, this.data_offset if i == 0 else 0)
+                     for i, block in enumerate(blocks))
+    return parts
 
 
 @contextmanager

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import re
-import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,6 +73,8 @@ class Dataset:
         True when x or y was chosen automatically.
     ignored_columns : tuple of str
         Non-numeric columns skipped by the automatic choice.
+    comma_columns : tuple of str
+        Those of them whose text looks like numbers with decimal commas (``3,5``).
     columns : tuple of str
         Every column name of the table, in file order.
     key_columns : tuple of str
@@ -92,20 +93,36 @@ class Dataset:
     dropped_rows: tuple[int, ...] = ()
     auto_columns: bool = False
     ignored_columns: tuple[str, ...] = ()
+    comma_columns: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     key_columns: tuple[str, ...] = ()
     keys: np.ndarray | None = None
 
 
 class _Layout(NamedTuple):
-    """Where the table is and how to parse it; row ``r`` is on line ``skip + r + 1``."""
+    """Where the table is and how to parse it; row ``r`` starts on line ``row_lines[r]``."""
 
     source: str
-    data: bytes
-    sep: str
+    data: bytes  # a multi-byte delimiter replaced by one free byte (single_byte_sep)
+    sep: str  # the delimiter in `data`
     skip: int  # physical lines before the first data row
     ncols: int
     shape_from: str  # the line that fixed ncols, for messages
+    given_sep: str = ","  # the delimiter in the file
+    width: int = 0  # fields pandas is told to expect (ncols, or ncols + 1: trailing delimiter)
+    row_lines: np.ndarray | None = None  # 1-based line each parsed row starts on
+    decimal: str = "."
+
+
+class _Records(NamedTuple):
+    """The records of the data part of a table, as pandas will parse them (one per row)."""
+
+    lines: np.ndarray  # 1-based physical line each record starts on
+    counts: np.ndarray  # fields in each record
+    blank: np.ndarray  # only spaces, quotes and delimiters
+    tail_blank: np.ndarray  # the last field is empty (a trailing delimiter, when one too many)
+    trailing: bool  # some non-blank record has one field too many, the last one empty
+    quoted: bool = True  # read by the csv module: `blank` is complete (else see _blank_rows)
 
 
 class _Column(NamedTuple):
@@ -125,6 +142,7 @@ def read_dataset(
     dropna: bool = False,
     stdin: BinaryIO | None = None,
     by: Sequence[str] | None = None,
+    decimal: str = ".",
 ) -> Dataset:
     """Read a CSV/TSV/whitespace table and select the x and y columns.
 
@@ -150,6 +168,9 @@ def read_dataset(
     by : sequence of str, optional
         Group key columns (names or indices): kept as text in ``Dataset.keys``, and never
         chosen automatically as x or y.
+    decimal : {".", ","}
+        The decimal mark of the numbers (``1,5`` with ``","``, which then cannot be the
+        delimiter).
 
     Returns
     -------
@@ -165,6 +186,7 @@ def read_dataset(
         repeat a column.
     """
     given_sep = _normalize_sep(sep)
+    check_decimal(decimal, given_sep)
     x_refs = [x] if isinstance(x, str) else (None if x is None else list(x))
     if x_refs is not None and not x_refs:
         raise OptionError("no x columns given")
@@ -179,18 +201,36 @@ def read_dataset(
     first_line = data.count(b"\n", 0, first_offset)
     lines = _sample_lines(data, first_offset)
     used_sep = given_sep if given_sep is not None else _detect_sep("\n".join(lines))
+    check_decimal(decimal, used_sep, detected=given_sep is None)
     fields = _split_line(lines[0], used_sep)
+    parse_data, parse_sep = single_byte_sep(source, data, used_sep)
     if header:
-        names = [f.strip() or str(i) for i, f in enumerate(fields)]
-        layout = _Layout(source, data, used_sep, first_line + 1, len(fields), "the header")
+        names = header_names(source, fields)
+        layout = _Layout(source, parse_data, parse_sep, first_line + 1, len(fields),
+                         "the header", used_sep, decimal=decimal)
     else:
         names = [str(i) for i in range(len(fields))]
-        layout = _Layout(source, data, used_sep, first_line, len(fields), f"line {first_line + 1}")
+        layout = _Layout(source, parse_data, parse_sep, first_line, len(fields),
+                         f"line {first_line + 1}", used_sep, decimal=decimal)
+    records = _scan_records(layout)
+    _check_widths(layout, records)
+    if records.trailing:  # a trailing delimiter on some rows: room for its empty field
+        layout = layout._replace(width=layout.ncols + 1)
     table = _read_table(
-        layout, na_values=list(_NA_TOKENS), keep_default_na=False, **_float_kwargs()
+        layout, na_values=list(_NA_TOKENS), keep_default_na=False, decimal=layout.decimal,
+        **_float_kwargs()
     )
+    if len(table) == len(records.lines):
+        keep, row_lines = ~records.blank, records.lines
+        if not records.quoted:  # record r is line skip + r + 1: blank lines of full width
+            numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
+            keep &= ~_blank_rows(layout, table, numeric_dtype)
+    else:  # the scan and pandas disagree about the records: count lines as before
+        numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
+        keep = ~_blank_rows(layout, table, numeric_dtype)
+        row_lines = np.arange(len(table)) + layout.skip + 1
+    layout = layout._replace(row_lines=row_lines)
     numeric_dtype = [_is_numeric_dtype(table[j].dtype) for j in range(layout.ncols)]
-    keep = ~_blank_rows(layout, table, numeric_dtype)
     if not keep.any():
         raise DataError(f"{source}: no data rows" + (" (only a header)" if header else ""))
 
@@ -212,13 +252,14 @@ def read_dataset(
     values = np.empty((int(keep.sum()), len(selected)), dtype=np.float64)
     for k, j in enumerate(selected):
         values[:, k] = cols[j].values[keep]
-    line_numbers = np.flatnonzero(keep) + layout.skip + 1
+    line_numbers = row_lines[keep]
     finite = np.isfinite(values)
     keys = None
     if key_idx:
         raw = _read_table(layout, usecols=key_idx, dtype=str, na_filter=False)
         keys = np.column_stack(
-            [raw[j].fillna("").str.strip().to_numpy(dtype=object)[keep] for j in key_idx])
+            [_restore_sep(layout, raw[j].fillna("").str.strip()).to_numpy(dtype=object)[keep]
+             for j in key_idx])
     dropped: tuple[int, ...] = ()
     if not finite.all():
         if not dropna:
@@ -242,10 +283,96 @@ def read_dataset(
         dropped_rows=dropped,
         auto_columns=auto,
         ignored_columns=ignored,
+        comma_columns=tuple(n for j, n in enumerate(names)
+                            if n in ignored and _comma_column(cols[j])),
         columns=tuple(names),
         key_columns=tuple(names[j] for j in key_idx),
         keys=keys,
     )
+
+
+DECIMALS = (".", ",")
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+
+
+def check_decimal(decimal: str, sep: str | None, detected: bool = False) -> str:
+    """The decimal mark, ``"."`` or ``","``, checked against the delimiter.
+
+    Raises
+    ------
+    OptionError
+        Another mark, or the delimiter itself (given, or ``detected``).
+    """
+    if decimal not in DECIMALS:
+        raise OptionError(f"invalid decimal mark {decimal!r}: give '.' or ','")
+    if sep == decimal:
+        how = "the delimiter detected is" if detected else "--sep is"
+        raise OptionError(f"--decimal {decimal}: {how} {decimal!r} too; give another "
+                          "delimiter with --sep (e.g. --sep ';')")
+    return decimal
+
+
+def to_number(cell: str, decimal: str = ".") -> float:
+    """``float(cell)`` with the decimal mark `decimal`; under ``","`` a ``"."`` is refused
+    (``1.5`` is then not a number, rather than a guess).
+
+    Raises
+    ------
+    ValueError
+        `cell` is not a number.
+    """
+    if decimal == ",":
+        if "." in cell:
+            raise ValueError(cell)
+        cell = cell.replace(",", ".")
+    return float(cell)
+
+
+def decimal_hint(cell: str, decimal: str) -> str:
+    """``"; looks like decimal commas: try --decimal ,"`` for a cell such as ``1,5``."""
+    if decimal == "." and _DECIMAL_COMMA.fullmatch(cell):
+        return "; looks like decimal commas: try --decimal ,"
+    return ""
+
+
+def header_names(source: str, fields: Sequence[str], what: str = "the header") -> list[str]:
+    """Column names from the header's fields: stripped, an empty one named by its 0-based index.
+
+    Raises
+    ------
+    DataError
+        Two columns end up with the same name (``x,x,y``, or ``1,,y`` where the empty name of
+        column 1 becomes ``"1"``): the message names both positions.
+    """
+    names = [f.strip() or str(i) for i, f in enumerate(fields)]
+    check_unique_names(source, names, [f.strip() for f in fields], what)
+    return names
+
+
+def check_unique_names(source: str, names: Sequence[str], given: Sequence[str] | None = None,
+                       what: str = "the header") -> None:
+    """A :class:`DataError` naming both positions (0-based) of the first repeated name.
+
+    ``given`` holds the names as written, when some were made up (an empty one named by its
+    index), so that the message can say so.
+    """
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name not in seen:
+            seen[name] = j
+            continue
+        i = seen[name]
+        empty = [k for k in (i, j) if given is not None and not given[k]]
+        if empty:
+            k = empty[0]
+            other = j if k == i else i
+            raise DataError(
+                f"{source}: column {k} has no name in {what}, so it is called {_quote(name)}, "
+                f"but column {other} is named {_quote(name)} too; give every column its own "
+                "name")
+        raise DataError(f"{source}: column name {_quote(name)} appears twice in {what} "
+                        f"(columns {i} and {j}, counted from 0); give every column its own "
+                        "name")
 
 
 def _normalize_sep(sep: str | None) -> str | None:
@@ -267,9 +394,10 @@ def _read_source(path: str | os.PathLike[str], stdin: BinaryIO | None) -> tuple[
     """Return the source name and all bytes of the file or of stdin."""
     # Only the str "-" means stdin, so that Path("-") can still name a file.
     if isinstance(path, str) and path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
+        from gdfit.sources import standard_input
+
         try:
-            return "<stdin>", stream.read()
+            return "<stdin>", standard_input(stdin).read()
         except (OSError, ValueError) as exc:
             raise DataError(f"<stdin>: cannot read input ({exc})") from None
     source = os.fspath(path)
@@ -294,6 +422,7 @@ def _check_text(source: str, data: bytes) -> bytes:
     if not _NON_SPACE.search(data):
         what = "input" if source == "<stdin>" else "file"
         raise DataError(f"{source}: the {what} is empty")
+    check_line_ends(source, data)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -303,6 +432,34 @@ def _check_text(source: str, data: bytes) -> bytes:
             "save it as UTF-8"
         ) from None
     return data
+
+
+def check_line_ends(source: str, head: bytes) -> None:
+    """Refuse lines ended by CR alone (classic Mac OS): one rule for every reader, which all
+    count lines by their LF (a CR before it, CRLF, is fine)."""
+    end = head.find(b"\n")
+    first = head if end < 0 else head[:end]
+    if b"\r" in first.rstrip(b"\r"):
+        raise DataError(f"{source}: the lines end in CR alone (classic Mac OS line ends); "
+                        "convert them to LF or CRLF (e.g. tr '\\r' '\\n')")
+
+
+def unclosed_record(lines: Sequence[str], sep: str, first_line: int) -> int | None:
+    """The line on which the last record of `lines` (a whole input, from line `first_line`)
+    opens a quote it never closes, or None."""
+    text = "".join(lines)
+    if sep == WHITESPACE or '"' not in text:
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    start = done = 0
+    try:
+        for _ in reader:
+            start, done = done, reader.line_num
+    except csv.Error:
+        return None
+    if unclosed_quote(text.split("\n")[start:], sep):
+        return first_line + start
+    return None
 
 
 def _sample_lines(data: bytes, offset: int) -> list[str]:
@@ -357,6 +514,159 @@ def _split_line(line: str, sep: str) -> list[str]:
         return line.split(sep)
 
 
+#: Bytes that stand in for a multi-byte delimiter (pandas' and pyarrow's parsers split on one).
+_FREE_BYTES = (0x1F, 0x1E, 0x1D, 0x1C, 0x1A, 0x19, 0x18, 0x17, 0x16, 0x01, 0x02, 0x03)
+
+
+def free_byte(data: bytes) -> int | None:
+    """A control byte that does not occur in `data`, or None."""
+    return next((b for b in _FREE_BYTES if bytes((b,)) not in data), None)
+
+
+def single_byte_sep(source: str, data: bytes, sep: str) -> tuple[bytes, str]:
+    """`data` and `sep`, a delimiter of several UTF-8 bytes (``§``) replaced by a free byte.
+
+    Quoted fields keep their text: :func:`_restore_sep` turns the byte back in the text cells.
+    """
+    if sep == WHITESPACE or len(sep.encode()) == 1:
+        return data, sep
+    byte = free_byte(data)
+    if byte is None:
+        raise DataError(f"{source}: cannot read the delimiter {sep!r} (the file uses every "
+                        "control character); give a one-byte --sep")
+    return data.replace(sep.encode(), bytes((byte,))), chr(byte)
+
+
+def _restore_sep(layout: _Layout, text: pd.Series) -> pd.Series:
+    if layout.sep == layout.given_sep:
+        return text
+    return text.str.replace(layout.sep, layout.given_sep, regex=False)
+
+
+_SPACE_BYTES = b" \t\r\v\f"
+
+
+#: Bytes of the data scanned at a time by :func:`_scan_records` (its scratch memory).
+_SCAN_BYTES = 1 << 24
+
+
+def _scan_records(layout: _Layout) -> _Records:
+    """Where each record of the data starts, its field count, and which ones are blank.
+
+    Without quotes a record is a line, and the delimiters are counted with NumPy, a slice of
+    lines at a time (scratch memory ≈ 3 × ``_SCAN_BYTES``, not proportional to the file);
+    with quotes (a field may then hold a newline) the :mod:`csv` module reads the records.
+    """
+    data = layout.data
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    start = 0 if layout.skip == 0 else (
+        int(newlines[layout.skip - 1]) + 1 if layout.skip <= newlines.size else len(data))
+    quoted = layout.sep != WHITESPACE and data.find(b'"', start) >= 0  # (no copy of the data)
+    body = np.frombuffer(data, dtype=np.uint8)[start:]
+    starts = np.concatenate(([0], newlines[newlines >= start] - start + 1))
+    if body.size == 0 or body[-1] == ord("\n"):
+        starts = starts[:-1]  # no record after the last newline
+    n = starts.size
+    lines = np.arange(n) + layout.skip + 1
+    counts = np.zeros(n, dtype=np.intp)
+    whitespace = layout.sep == WHITESPACE
+    sep = 0 if whitespace else layout.sep.encode()[0]
+    i = 0
+    while i < n:  # a slice of whole lines at a time
+        lo = int(starts[i])
+        j = max(int(np.searchsorted(starts, lo + _SCAN_BYTES)), i + 1)
+        hi = int(starts[j]) if j < n else body.size
+        seg, at = body[lo:hi], starts[i:j] - lo
+        if whitespace:  # a field starts where text follows a space (or the line's start)
+            text = ~((seg == 32) | (seg == 9) | (seg == 10) | (seg == 13) | (seg == 11)
+                     | (seg == 12))
+            text[1:] &= ~text[:-1]
+            counts[i:j] = np.add.reduceat(text, at, dtype=np.intp)
+        else:  # delimiters between one line start and the next
+            where = np.flatnonzero(seg == sep)
+            bounds = np.append(at, seg.size)
+            if quoted and (quotes := np.flatnonzero(seg == ord('"'))).size:
+                first = np.searchsorted(quotes, bounds)
+                if (np.diff(first) % 2).any():  # a quote open at a line's end: a field
+                    return _scan_quoted(layout, data[start:].decode("utf-8"))  # holds \n
+                # Every line holds an even number of quotes, so a delimiter inside quotes
+                # has an odd number of them before it in the slice.
+                where = where[np.searchsorted(quotes, where) % 2 == 0]
+            counts[i:j] = 1 + np.diff(np.searchsorted(where, bounds))
+        i = j
+    # Only the records of another width are looked at here: blank (spaces and delimiters
+    # only), or ending in one empty field too many (a trailing delimiter). A blank line of
+    # the right width is found after parsing (_blank_rows), among the rows with no value.
+    blank = counts == 0
+    tail_blank = np.zeros(n, dtype=bool)
+    if not whitespace:
+        ends = np.append(starts[1:], body.size) + start
+        for r in np.flatnonzero(counts != layout.ncols):
+            line = data[start + int(starts[r]):int(ends[r])].rstrip(b"\r\n").decode("utf-8")
+            fields = _split_line(line, layout.sep)
+            if not any(f.strip() for f in fields):
+                blank[r] = True
+            elif counts[r] == layout.ncols + 1:
+                tail_blank[r] = not fields[-1].strip()
+    return _Records(lines, counts, blank, tail_blank, bool(tail_blank.any()), quoted=False)
+
+
+def _scan_quoted(layout: _Layout, text: str) -> _Records:
+    from array import array
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.sep, strict=False)
+    lines, counts = array("q"), array("q")
+    blank, tail = bytearray(), bytearray()
+    done = 0
+    try:
+        for fields in reader:
+            lines.append(layout.skip + done + 1)
+            done = reader.line_num
+            counts.append(len(fields))
+            blank.append(not any(f.strip() for f in fields))
+            tail.append(len(fields) > 1 and not fields[-1].strip())
+    except csv.Error:  # pandas will say what is wrong
+        pass
+    if lines and unclosed_quote(text.split("\n")[lines[-1] - layout.skip - 1:], layout.sep):
+        raise DataError(f"{layout.source}: unclosed quote starting on line {lines[-1]}")
+    counts_a = np.frombuffer(counts, dtype=np.int64).astype(np.intp)
+    blank_a = np.frombuffer(blank, dtype=bool).copy()
+    tail_a = np.frombuffer(tail, dtype=bool) & ~blank_a & (counts_a == layout.ncols + 1)
+    return _Records(np.frombuffer(lines, dtype=np.int64).astype(np.intp), counts_a, blank_a,
+                    tail_a, bool(tail_a.any()), quoted=True)
+
+
+def unclosed_quote(lines: list[str], sep: str) -> bool:
+    """Whether the text of these lines (the last record of a table) ends inside a quote.
+
+    The :mod:`csv` module, lenient (as pandas is) about stray quotes, reads such a record to
+    the end of the input without complaint; reading it strictly tells.
+    """
+    try:
+        for _ in csv.reader(io.StringIO("\n".join(lines), newline=""), delimiter=sep,
+                            strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _check_widths(layout: _Layout, records: _Records) -> None:
+    """Refuse the first non-blank record whose field count is not the table's.
+
+    One field too many is accepted when it is empty: a trailing delimiter (``1,2,3,``).
+    """
+    ok = (records.counts == layout.ncols) | (
+        (records.counts == layout.ncols + 1) & records.tail_blank)
+    bad = np.flatnonzero(~records.blank & ~ok)
+    if bad.size:
+        r = int(bad[0])
+        count = int(records.counts[r])
+        raise DataError(f"{layout.source}: line {int(records.lines[r])} has {count} "
+                        f"field{'s' if count != 1 else ''}, but {layout.shape_from} has "
+                        f"{layout.ncols}")
+
+
 def _float_kwargs() -> dict[str, Any]:
     import pandas as pd
 
@@ -376,7 +686,7 @@ def _read_table(layout: _Layout, **kwargs: Any) -> pd.DataFrame:
                 io.BytesIO(layout.data),
                 sep=r"\s+" if layout.sep == WHITESPACE else layout.sep,
                 header=None,
-                names=list(range(layout.ncols)),
+                names=list(range(max(layout.width, layout.ncols))),
                 index_col=False,
                 skiprows=layout.skip,
                 # Blank lines stay as empty rows so row r stays on line skip + r + 1.
@@ -453,14 +763,18 @@ def _convert_columns(
     for j in text_cols:
         text = raw[j].fillna("").str.strip()
         missing = text.isin(_NA_TOKENS).to_numpy() | ~keep
-        parsed = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(np.float64)
+        numbers = text
+        if layout.decimal == ",":  # 1,5 is read as 1.5; 1.5 is not a number (to_number)
+            numbers = text.str.replace(",", ".", regex=False).where(
+                ~text.str.contains(".", regex=False), "not a number")
+        parsed = pd.to_numeric(numbers.where(~missing), errors="coerce").to_numpy(np.float64)
         ok = ~missing & ~np.isnan(parsed)
         # float() spells NaN in more ways than the NA tokens ("NAN", "+nan").
         missing |= text.str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
         bad = ~missing & ~ok
         vals = np.full(len(text), np.nan)
         if not bad.any():  # with a bad cell the values are never used
-            good = text.to_numpy(dtype=object)[ok]
+            good = numbers.to_numpy(dtype=object)[ok]
             try:  # reparse with float(): exact whatever pandas' converter
                 vals[ok] = np.fromiter(map(float, good), dtype=np.float64, count=good.size)
             except ValueError:
@@ -486,9 +800,13 @@ def _check_bad_cells(
     cells = cols[j].cells
     assert cells is not None
     more = f" (and {count - 1} more in this column)" if count > 1 else ""
+    line = layout.skip + row + 1 if layout.row_lines is None else int(layout.row_lines[row])
+    cell = str(cells.iloc[row])
+    if layout.sep != layout.given_sep:
+        cell = cell.replace(layout.sep, layout.given_sep)
     raise DataError(
-        f"{layout.source}: column {_quote(names[j])}, line {layout.skip + row + 1}: "
-        f"{_quote(str(cells.iloc[row]))} is not a number{more}"
+        f"{layout.source}: column {_quote(names[j])}, line {line}: "
+        f"{_quote(cell)} is not a number{more}{decimal_hint(cell, layout.decimal)}"
     )
 
 
@@ -542,7 +860,23 @@ def _parse_column_ref(ref: str, names: list[str], source: str) -> int:
             f"{source}: column index {index} is out of range (0-{len(names) - 1}); "
             f"columns are: {_list_names(names)}"
         )
-    raise DataError(f"{source}: no column {_quote(ref)}; columns are: {_list_names(names)}")
+    raise DataError(f"{source}: no column {_quote(ref)}{did_you_mean(ref, names)}; columns "
+                    f"are: {_list_names(names)}")
+
+
+def did_you_mean(ref: str, names: Sequence[str]) -> str:
+    """``" (did you mean 'price_k'?)"`` for the name closest to `ref` (difflib), or ``""``."""
+    import difflib
+
+    folded = {name.casefold(): name for name in reversed(names)}
+    match = folded.get(ref.casefold())  # the same name but for case: surely that one
+    if match is None:
+        close = difflib.get_close_matches(ref, list(names), n=1, cutoff=0.6)
+        if not close:
+            close = difflib.get_close_matches(ref.casefold(), list(folded), n=1, cutoff=0.6)
+            close = [folded[c] for c in close]
+        match = close[0] if close else None
+    return "" if match is None else f" (did you mean {_quote(match)}?)"
 
 
 def _check_overlap(feat: list[int] | None, tgt: int | None, names: list[str]) -> None:
@@ -567,7 +901,24 @@ def _too_few_numeric(
         message += "; not numeric: " + _list_names(other)
     if len(names) == 1:  # usually a wrong delimiter rather than a one-column file
         message += " (only one column was found; is the separator right?)"
+    if any(not cols[j].numeric and _comma_column(cols[j]) for j in range(len(names))):
+        message += "; looks like decimal commas: try --decimal ,"
     return message
+
+
+def looks_like_commas(cells: Sequence[str]) -> bool:
+    """Whether most non-empty cells are numbers with a decimal comma (``1,5``)."""
+    filled = [c for c in cells if c.strip() and c.strip() not in _NA_TOKENS]
+    return bool(filled) and 2 * sum(bool(_DECIMAL_COMMA.fullmatch(c)) for c in filled) > len(
+        filled)
+
+
+def _comma_column(col: Any) -> bool:
+    commas = getattr(col, "commas", None)  # the streaming reader's sample says
+    if commas is not None:
+        return bool(commas)
+    # the first rows decide, as they decide what is numeric for the streaming reader
+    return col.cells is not None and looks_like_commas(col.cells.iloc[:1000].tolist())
 
 
 def _missing_message(

@@ -14,9 +14,9 @@ import csv
 import io
 import itertools
 import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from typing import BinaryIO, TextIO
 
@@ -25,7 +25,18 @@ import numpy as np
 from gdfit.choices import DEFAULT_CHUNK_ROWS
 from gdfit.errors import DataError, OptionError
 from gdfit.io import _NA_TOKENS as NA_TOKENS
-from gdfit.io import WHITESPACE, _detect_sep, _normalize_sep, _split_line
+from gdfit.io import (
+    WHITESPACE,
+    _detect_sep,
+    _normalize_sep,
+    _split_line,
+    check_decimal,
+    check_line_ends,
+    decimal_hint,
+    header_names,
+    to_number,
+    unclosed_quote,
+)
 
 _SAMPLE_LINES = 20
 _SAMPLE_CHARS = 1 << 16
@@ -58,8 +69,9 @@ class TableStream:
     """
 
     def __init__(self, source: str, text: TextIO, *, header: bool, sep: str | None,
-                 owns: bool) -> None:
+                 owns: bool, decimal: str = ".") -> None:
         self.source = source
+        self.decimal = decimal
         self._text = text
         self._owns = owns
         sample: list[str] = []
@@ -75,11 +87,14 @@ class TableStream:
         if not nonblank:
             what = "input" if source == "<stdin>" else "file"
             raise DataError(f"{source}: the {what} is empty")
+        if len(sample) > 1 and sample[0].endswith("\r") and not sample[0].endswith("\r\n"):
+            check_line_ends(source, "".join(sample[:2]).encode())
         self.sep = sep if sep is not None else detect_sep(sample)
+        check_decimal(decimal, self.sep, detected=sep is None)
         self._rows = self._records(itertools.chain(sample, text))
         first, first_line = next(self._rows)
         if header:
-            self.names = tuple(f.strip() or str(i) for i, f in enumerate(first))
+            self.names = tuple(header_names(source, first))
             self._pending: list[tuple[list[str], int]] = []
             self._shape_from = "the header"
         else:
@@ -132,13 +147,31 @@ class TableStream:
             except (UnicodeDecodeError, OSError) as exc:
                 raise self._read_error(exc, number + 1) from None
             return
-        reader = csv.reader(lines, delimiter=self.sep, strict=False)
+        text: list[str] = []  # the lines of the record being read
+
+        def kept(lines: Iterable[str]) -> Iterator[str]:
+            for line in lines:
+                text.append(line)
+                yield line
+
+        reader = csv.reader(kept(lines), delimiter=self.sep, strict=False)
         done = 0
+        last: tuple[list[str], int] | None = None  # held back: is it cut by an open quote?
         try:
+            record, opened = "", 0  # the text of the last record read, and its line
             for fields in reader:
                 start, done = done + 1, reader.line_num
+                record, opened = "".join(text), start
+                text.clear()
                 if fields and (fields[0].strip() or any(f.strip() for f in fields)):
-                    yield fields, start
+                    if last is not None:
+                        yield last
+                    last = fields, start
+            # Lenient, the csv module reads an unclosed quote to the end of the input.
+            if record and unclosed_quote([record], self.sep):
+                raise DataError(f"{self.source}: unclosed quote starting on line {opened}")
+            if last is not None:
+                yield last
         except csv.Error as exc:
             raise DataError(f"{self.source}: cannot parse line {reader.line_num}: {exc}"
                             ) from None
@@ -156,6 +189,8 @@ class TableStream:
             if not block:
                 return
             for fields, line in block:
+                if len(fields) == width + 1 and not fields[-1].strip():
+                    fields.pop()  # a trailing delimiter (1,2,3,), as gdfit.io reads it
                 if len(fields) != width:
                     raise DataError(f"{self.source}: line {line} has {len(fields)} fields, but "
                                     f"{self._shape_from} has {width}")
@@ -164,7 +199,7 @@ class TableStream:
 
 
 def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | None = None,
-               stdin: BinaryIO | None = None) -> TableStream:
+               stdin: BinaryIO | None = None, decimal: str = ".") -> TableStream:
     """Open a CSV/TSV/whitespace table for reading in chunks (``"-"`` is standard input).
 
     Raises
@@ -175,8 +210,11 @@ def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | 
         `sep` is not a valid delimiter.
     """
     given = normalize_sep(sep)
+    check_decimal(decimal, given)
     if isinstance(path, str) and path == "-":
-        raw: BinaryIO = stdin if stdin is not None else sys.stdin.buffer
+        from gdfit.sources import standard_input
+
+        raw: BinaryIO = standard_input(stdin)
         source, owns = "<stdin>", False
     else:
         source, owns = os.fspath(path), True
@@ -198,7 +236,7 @@ def open_table(path: str | os.PathLike[str], *, header: bool = True, sep: str | 
     text: io.TextIOWrapper = (io.TextIOWrapper(raw, encoding="utf-8", newline="") if owns
                               else _KeepOpen(raw, encoding="utf-8", newline=""))
     try:
-        return TableStream(source, text, header=header, sep=given, owns=True)
+        return TableStream(source, text, header=header, sep=given, owns=True, decimal=decimal)
     except BaseException:
         text.close()
         raise
@@ -215,7 +253,7 @@ class _KeepOpen(io.TextIOWrapper):
 
 
 def numeric_columns(chunk: Chunk, columns: Sequence[int], names: Sequence[str],
-                    source: str) -> np.ndarray:
+                    source: str, decimal: str = ".") -> np.ndarray:
     """The given columns of a chunk as float64, shape ``(rows, len(columns))``.
 
     Missing cells (empty or an NA spelling) become NaN, as do ``nan``/``inf`` themselves;
@@ -223,8 +261,9 @@ def numeric_columns(chunk: Chunk, columns: Sequence[int], names: Sequence[str],
     """
     out = np.empty((len(chunk.rows), len(columns)), dtype=np.float64)
     for k, j in enumerate(columns):
+        number = float if decimal == "." else partial(to_number, decimal=decimal)
         try:  # float() takes surrounding spaces, "nan" and "inf"; the fast path
-            out[:, k] = np.fromiter(map(float, map(itemgetter(j), chunk.rows)),
+            out[:, k] = np.fromiter(map(number, map(itemgetter(j), chunk.rows)),
                                     dtype=np.float64, count=len(chunk.rows))
             continue
         except ValueError:
@@ -235,9 +274,10 @@ def numeric_columns(chunk: Chunk, columns: Sequence[int], names: Sequence[str],
                 out[r, k] = np.nan
                 continue
             try:
-                out[r, k] = float(cell)
+                out[r, k] = to_number(cell, decimal)
             except ValueError:
                 shown = cell if len(cell) <= 40 else cell[:37] + "..."
                 raise DataError(f"{source}: column '{names[j]}', line {chunk.lines[r]}: "
-                                f"'{shown}' is not a number") from None
+                                f"'{shown}' is not a number{decimal_hint(cell, decimal)}"
+                                ) from None
     return out

@@ -21,6 +21,7 @@ import numpy as np
 
 from gdfit.choices import DEFAULT_PREDICT_NAME, PredictFormat
 from gdfit.errors import DataError, OptionError
+from gdfit.io import did_you_mean
 from gdfit.io_chunks import DEFAULT_CHUNK_ROWS, Chunk, TableStream, numeric_columns, open_table
 from gdfit.model import Model
 
@@ -65,9 +66,10 @@ def layout_for(model: Model, names: Sequence[str], source: str, *,
     missing = [f for f in model.features if f not in names]
     if missing:
         plural = "s" if len(missing) > 1 else ""
+        spare = [n for n in names if n not in model.features]
         raise DataError(f"{source}: missing column{plural} the model needs: "
-                        f"{', '.join(map(_quote, missing))} (the file has: "
-                        f"{', '.join(map(_quote, names))})")
+                        f"{', '.join(_quote(m) + did_you_mean(m, spare) for m in missing)} (the "
+                        f"file has: {', '.join(map(_quote, names))})")
     for col in (*model.features, model.target):
         if names.count(col) > 1:
             raise DataError(f"{source}: column {_quote(col)} appears more than once")
@@ -100,7 +102,8 @@ def predict_chunks(model: Model, table: TableStream, layout: Layout,
     """Predict `table` a chunk at a time."""
     nfeat = len(layout.features)
     for chunk in table.chunks(chunk_size):
-        values = numeric_columns(chunk, layout.numeric, table.names, table.source)
+        values = numeric_columns(chunk, layout.numeric, table.names, table.source,
+                                 table.decimal)
         pred = model.predict(values[:, :nfeat])
         pred[~np.isfinite(pred)] = np.nan
         resid = None
@@ -181,7 +184,7 @@ def predict_files(model: Model, paths: Sequence[str], out: TextIO, *,
                   fmt: PredictFormat | str = PredictFormat.csv, name: str = DEFAULT_NAME,
                   residual: bool = True, header: bool = True, sep: str | None = None,
                   chunk_size: int = DEFAULT_CHUNK_ROWS,
-                  stdin: BinaryIO | None = None) -> Summary:
+                  stdin: BinaryIO | None = None, decimal: str = ".") -> Summary:
     """Predict every row of `paths` (read as one table) and write them to `out`.
 
     Every input must have the same columns (in any order; rows are written in the first
@@ -201,7 +204,7 @@ def predict_files(model: Model, paths: Sequence[str], out: TextIO, *,
     first: Layout | None = None
     rows = missing = 0
     for path in paths:
-        with open_table(path, header=header, sep=sep, stdin=stdin) as table:
+        with open_table(path, header=header, sep=sep, stdin=stdin, decimal=decimal) as table:
             order = None
             if first is None:
                 first = layout_for(model, table.names, table.source, name=name,

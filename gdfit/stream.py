@@ -6,8 +6,9 @@ in one pass over CSV (a file, ``-``, ``.gz``/``.zst`` by extension or by magic b
 input), Parquet, or several files read as one data set, in memory that does not grow with the
 number of rows:
 
-* the input is cut into blocks of whole lines (read at their offsets from plain files, streamed
-  otherwise), and a small pool of threads parses each block with pyarrow's CSV reader (which
+* the input is cut into blocks of whole records — whole lines, never ending inside quotes
+  (:func:`_record_end`) — read at their offsets from plain files, streamed otherwise, and a
+  small pool of threads parses each block with pyarrow's CSV reader (which
   releases the GIL);
 * each block's moments come from the corrected two-pass formula (centre at the block mean, then
   subtract the rounding left in the centred sums), and blocks are merged in file order by a
@@ -33,10 +34,10 @@ about Rich or the command line. Progress is reported through a callback.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import stat
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -56,6 +57,16 @@ from gdfit.io import (
     _parse_column_ref,
     _quote,
     _split_line,
+    check_decimal,
+    check_line_ends,
+    check_unique_names,
+    decimal_hint,
+    free_byte,
+    header_names,
+    looks_like_commas,
+    to_number,
+    unclosed_quote,
+    unclosed_record,
 )
 from gdfit.magnitude import Units
 from gdfit.objective import LeastSquares
@@ -266,6 +277,7 @@ class StreamInfo:
     skipped: tuple[tuple[str, int], ...] = ()
     auto_columns: bool = False
     ignored_columns: tuple[str, ...] = ()
+    comma_columns: tuple[str, ...] = ()  # ignored ones that look like decimal commas
     bytes_read: int = 0
     reader: str = "pyarrow"
     #: Powers of two the columns were divided by (values that cannot be squared, see
@@ -318,6 +330,7 @@ def stream_statistics(
     threads: int | None = None,
     block_bytes: int = BLOCK_BYTES,
     stdin: BinaryIO | None = None,
+    decimal: str = ".",
 ) -> tuple[LeastSquares, StreamInfo]:
     """Sufficient statistics of several inputs read as one data set, in one streaming pass.
 
@@ -327,7 +340,7 @@ def stream_statistics(
         CSV/TSV files (``.gz``/``.zst`` are decompressed), Parquet files (``.parquet``/``.pq``),
         or ``-`` for standard input. Globs must be expanded already
         (:func:`gdfit.sources.expand_inputs`).
-    x, y, header, sep, dropna :
+    x, y, header, sep, dropna, decimal :
         As in :func:`gdfit.io.read_dataset`; every input must have the same columns.
     intercept : bool
         Passed on to the :class:`LeastSquares` returned.
@@ -352,7 +365,7 @@ def stream_statistics(
     """
     run = _Pass(paths, keep_rows=SMALL_ROWS, x=x, y=y, header=header, sep=sep, dropna=dropna,
                 on_bad_rows=on_bad_rows, progress=progress, threads=threads,
-                block_bytes=block_bytes, stdin=stdin)
+                block_bytes=block_bytes, stdin=stdin, decimal=decimal)
     moments, info = run.run()
     if moments.n == 0:
         raise DataError(f"{info.source}: no rows left after dropping {info.dropped_rows} rows "
@@ -390,6 +403,7 @@ def read_rows(paths: Sequence[str], **options: Any) -> tuple[np.ndarray, np.ndar
 
 class _Numeric(NamedTuple):
     numeric: bool  # what gdfit.io's column chooser looks at
+    commas: bool = False  # text that looks like numbers with decimal commas
 
 
 @dataclass(frozen=True)
@@ -405,6 +419,9 @@ class _Table:
     shape_from: str  # "the header" or "line N", for messages
     numeric: tuple[bool, ...]
     first: tuple[float, ...] = ()  # each column's first finite value in the sample, or NaN
+    decimal: str = "."  # the decimal mark ("," reads 1,5 as 1.5)
+    commas: frozenset[int] = frozenset()  # text columns whose sample looks like 1,5
+    trailing: bool = False  # the sample's rows end in a delimiter (1,2,3,): one field more
 
 
 def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
@@ -415,41 +432,42 @@ def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
     tgt = None if y is None else _parse_column_ref(y, names, table.source)
     _check_overlap(feat, tgt, names)
     auto = feat is None or tgt is None
-    cols = {j: _Numeric(table.numeric[j]) for j in range(len(names))}
+    cols = {j: _Numeric(table.numeric[j], j in table.commas) for j in range(len(names))}
     feat, tgt, ignored = _choose_columns(table.source, names, cols, feat, tgt)  # type: ignore[arg-type]
     return feat, tgt, auto, ignored
 
 
-def _is_number(cell: str) -> bool | None:
+def _is_number(cell: str, decimal: str = ".") -> bool | None:
     """True for a number, None for a missing cell, False for other text (gdfit.io's rules)."""
     cell = cell.strip()
     if cell in _NA_TOKENS:
         return None
     try:
-        float(cell)
+        to_number(cell, decimal)
     except ValueError:
         return False
     return True
 
 
-def _first_values(rows: list[list[str]], ncols: int) -> tuple[float, ...]:
+def _first_values(rows: list[list[str]], ncols: int, decimal: str = ".") -> tuple[float, ...]:
     """Each column's first finite number in the sample rows (NaN when there is none)."""
     out = []
     for j in range(ncols):
         value = math.nan
         for r in rows:
-            if j < len(r) and _is_number(r[j]) and math.isfinite(v := float(r[j])):
+            if j < len(r) and _is_number(r[j], decimal) and \
+                    math.isfinite(v := to_number(r[j].strip(), decimal)):
                 value = v
                 break
         out.append(value)
     return tuple(out)
 
 
-def _numeric_columns(rows: list[list[str]], ncols: int) -> tuple[bool, ...]:
+def _numeric_columns(rows: list[list[str]], ncols: int, decimal: str = ".") -> tuple[bool, ...]:
     """A column is numeric when more than half of its non-missing sampled cells are numbers."""
     out = []
     for j in range(ncols):
-        kinds = [_is_number(r[j]) for r in rows if j < len(r)]
+        kinds = [_is_number(r[j], decimal) for r in rows if j < len(r)]
         good = kinds.count(True)
         out.append(good > 0 and 2 * good > good + kinds.count(False))
     return tuple(out)
@@ -472,7 +490,9 @@ class _Bytes:
         self._buffer = b""  # streams: the head, read for sniffing but not yet handed out
         self.raw_done = 0  # bytes of the file itself (compressed) read so far
         if path == "-":
-            raw = stdin if stdin is not None else sys.stdin.buffer
+            from gdfit.sources import standard_input
+
+            raw = standard_input(stdin)
             head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
             self._open_stream(raw, _codec_of_magic(head))
             return
@@ -529,6 +549,14 @@ class _Bytes:
             # parsed: the memory in use is that of the blocks in flight, whatever the size.
             while self._pread(start, 1):
                 end = self._block_end(start, size)
+                whole = _record_end(self._pread(start, end - start))
+                grow = size
+                while whole is None and grow < max(4 * size, 1 << 20):  # a quoted field
+                    grow *= 2
+                    end = self._block_end(start, grow)
+                    whole = _record_end(self._pread(start, end - start))
+                if whole is not None:
+                    end = start + whole
                 self.raw_done = end
                 yield start, _Span(self, start, end - start)
                 start = end
@@ -542,6 +570,10 @@ class _Bytes:
                 cut = buf.rfind(b"\n")
                 if cut < 0:
                     continue
+                whole = _record_end(buf[:cut + 1])
+                if whole is None and cut < max(4 * size, 1 << 20):  # a quoted field
+                    continue
+                cut = cut if whole is None else whole - 1
                 block, buf = buf[:cut + 1], buf[cut + 1:]
             else:
                 block, buf = buf, b""
@@ -605,6 +637,27 @@ class _Bytes:
             self._raw.close()
 
 
+def _record_end(data: bytes) -> int | None:
+    """Where the last whole record of `data` (whole lines, starting at a record) ends: after
+    the last newline outside quotes; None when every newline is inside a quoted field.
+
+    Quotes are counted: a newline is outside when an even number of them comes before it
+    (a doubled quote ``""`` inside a field counts twice, so the parity holds).
+    """
+    quotes = data.count(b'"')
+    if quotes % 2 == 0:
+        return len(data)
+    pos = len(data) - 1  # data ends with a newline
+    while True:
+        prev = data.rfind(b"\n", 0, pos)
+        if prev < 0:
+            return None
+        quotes -= data.count(b'"', prev + 1, pos + 1)
+        if quotes % 2 == 0:
+            return prev + 1
+        pos = prev
+
+
 class _Span(NamedTuple):
     """``length`` bytes of a regular file from ``offset``, read when a worker parses them."""
 
@@ -664,13 +717,14 @@ def _is_parquet(path: str) -> bool:
 # Sniffing a text input
 
 
-def _sniff(src: _Bytes, header: bool, sep: str | None) -> _Table:
+def _sniff(src: _Bytes, header: bool, sep: str | None, decimal: str = ".") -> _Table:
     """Read the head of a text input: delimiter, column names, which columns look numeric."""
     head = src.head(HEAD_BYTES)
-    return sniff_head(src.source, head, len(head) < HEAD_BYTES, header, sep)
+    return sniff_head(src.source, head, len(head) < HEAD_BYTES, header, sep, decimal)
 
 
-def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | None) -> _Table:
+def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | None,
+               decimal: str = ".") -> _Table:
     """The layout of a text table from its first bytes (``whole``: they are all of it)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{source}: the file is UTF-16 text; save it as UTF-8")
@@ -690,11 +744,13 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     if first is None:
         what = "input" if source == "<stdin>" else "file"
         raise DataError(f"{source}: the {what} is empty")
+    check_line_ends(source, complete[bom:])
     sample = [ln for ln in lines[first:first + 40] if ln.strip()][:20]
     used = sep if sep is not None else _detect_sep("".join(sample))
+    check_decimal(decimal, used, detected=sep is None)
     fields = _split_line(lines[first].rstrip("\r\n"), used)
     if header:
-        names = tuple(f.strip() or str(i) for i, f in enumerate(fields))
+        names = tuple(header_names(source, fields))
         data_index = first + 1
         shape_from = "the header"
     else:
@@ -702,14 +758,21 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
         data_index = first
         shape_from = f"line {first + 1}"
     offset = bom + sum(len(ln.encode("utf-8")) for ln in lines[:data_index])
+    if whole and (opened := unclosed_record(lines[data_index:], used, data_index + 1)):
+        raise DataError(f"{source}: unclosed quote starting on line {opened}")
     rows = [_split_line(ln.rstrip("\r\n"), used)
             for ln in lines[data_index:data_index + 4 * SAMPLE_ROWS] if ln.strip()]
     if not rows and whole:
         raise DataError(f"{source}: no data rows" + (" (only a header)" if header else ""))
-    numeric = _numeric_columns(rows[:SAMPLE_ROWS], len(names))
+    numeric = _numeric_columns(rows[:SAMPLE_ROWS], len(names), decimal)
+    commas = frozenset(j for j in range(len(names)) if not numeric[j] and decimal == "." and
+                       looks_like_commas([r[j] for r in rows[:SAMPLE_ROWS] if j < len(r)]))
     kind = "text" if used == WHITESPACE else "csv"
+    trailing = bool(rows) and all(len(r) == len(names) + 1 and not r[-1].strip()
+                                  for r in rows[:SAMPLE_ROWS])
     return _Table(source, kind, names, used, offset, data_index + 1, shape_from, numeric,
-                  _first_values(rows[:SAMPLE_ROWS], len(names)))
+                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal, commas,
+                  trailing)
 
 
 def _parquet_table(path: str) -> tuple[_Table, Any]:
@@ -723,6 +786,7 @@ def _parquet_table(path: str) -> tuple[_Table, Any]:
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: cannot read as Parquet ({_first_line(exc)})") from None
     schema = pf.schema_arrow
+    check_unique_names(path, schema.names, what="the schema")
     numeric = tuple(pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
                     or pa.types.is_decimal(f.type) for f in schema)
     first = [math.nan] * len(numeric)
@@ -819,18 +883,26 @@ def _arrow_columns(plan: _Plan, block: Any) -> list[np.ndarray] | None:
     import pyarrow.csv as pacsv
 
     t = plan.table
-    names = [f"c{j}" for j in range(len(t.names))]
+    # With trailing delimiters pyarrow is told of the empty last field (other blocks fall
+    # back to the line-by-line reader, which takes both).
+    names = [f"c{j}" for j in range(len(t.names) + int(t.trailing))]
     wanted = [names[j] for j in plan.selected]
+    sep = t.sep
+    if len(sep.encode()) > 1:  # pyarrow splits on one byte: a free one stands in (§ → 0x1f)
+        byte = free_byte(bytes(block))
+        if byte is None:
+            return None
+        block, sep = bytes(block).replace(sep.encode(), bytes((byte,))), chr(byte)
     try:
         table = pacsv.read_csv(
             pa.py_buffer(block),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
                                            block_size=max(len(block) + 1, 1 << 20)),
-            parse_options=pacsv.ParseOptions(delimiter=t.sep, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.float64() for c in wanted}, include_columns=wanted,
                 null_values=_NA_LIST, strings_can_be_null=True,
-                quoted_strings_can_be_null=True))
+                quoted_strings_can_be_null=True, decimal_point=t.decimal))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         return None  # the line-by-line reader says exactly what is wrong, and where
     out = []
@@ -863,8 +935,19 @@ def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) 
     p = len(cols)
     k = int(cols[0].shape[0]) if cols else 0
     if plan.exponents is not None:
-        with np.errstate(under="ignore"):
-            cols = [np.ldexp(c, -int(e)) for c, e in zip(cols, plan.exponents, strict=True)]
+        with np.errstate(under="ignore", over="ignore"):
+            scaled = [np.ldexp(c, -int(e)) for c, e in zip(cols, plan.exponents, strict=True)]
+        for j, (raw, c) in enumerate(zip(cols, scaled, strict=True)):
+            blown = np.flatnonzero(np.isinf(c) & np.isfinite(raw))
+            if blown.size:  # a value far larger than the column's first one
+                if lines is None:
+                    return None  # the slow path names its line
+                raise _BlockError(lines[int(blown[0])], (
+                    f"column {_quote(plan.names()[j])}: the value on {{line}} is too large "
+                    "beside the column's first value to be summed in double precision (gdfit "
+                    "divides a column of extreme values by a power of two near its first "
+                    "value); rescale the column, or put a typical row first"))
+        cols = scaled
     moments = Moments.of_columns(cols, _work(p, k), plan.shift)
     dropped = 0
     if not np.isfinite(moments.mean).all():
@@ -893,6 +976,34 @@ def _from_columns(plan: _Plan, cols: list[np.ndarray], lines: list[int] | None) 
     return _Out(moments, moments.n, dropped, [], kept, -1)
 
 
+def _block_records(text: str, sep: str) -> Iterator[tuple[int, list[str], str | None]]:
+    """(line, fields, None) for each record of a block, ``line`` counted from 0 at its start;
+    (line, [], message) for one that cannot be read, ``{line}`` in the message.
+
+    A quoted field may hold newlines: the record is then on the line where it starts.
+    """
+    if sep == WHITESPACE:
+        for rel, line in enumerate(text.split("\n")):
+            yield rel, line.split(), None
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    done = 0
+    last = text.count("\n") + (not text.endswith("\n"))  # lines in the block
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield done, [], f"cannot parse {{line}}: {exc}"
+            return
+        rel, done = done, reader.line_num
+        if done >= last and unclosed_quote(text.split("\n")[rel:], sep):
+            yield rel, [], "unclosed quote starting on {line}"
+            return
+        yield rel, fields, None
+
+
 def _python_block(plan: _Plan, block: Any) -> _Out:
     """Parse a block line by line with gdfit.io's rules; exact line numbers for every problem."""
     t = plan.table
@@ -909,22 +1020,16 @@ def _python_block(plan: _Plan, block: Any) -> _Out:
     values: list[list[float]] = [[] for _ in sel]
     lines: list[int] = []
     skipped: list[int] = []
-    for rel, line in enumerate(text.split("\n")):
-        if not line.strip():
-            continue
-        line = line.rstrip("\r")
-        if t.sep == WHITESPACE:
-            fields = line.split()
-        else:
-            try:
-                fields = next(csv.reader([line], delimiter=t.sep, strict=True))
-            except csv.Error as exc:
-                if plan.skip:
-                    skipped.append(rel)
-                    continue
-                raise _BlockError(rel, f"cannot parse {{line}}: {exc}") from None
-            if not any(f.strip() for f in fields):  # only delimiters: a blank line
+    for rel, fields, error in _block_records(text, t.sep):
+        if error is not None:
+            if plan.skip and not error.startswith("unclosed"):
+                skipped.append(rel)
                 continue
+            raise _BlockError(rel, error)
+        if not any(f.strip() for f in fields):  # only spaces and delimiters: a blank line
+            continue
+        if len(fields) == ncols + 1 and not fields[-1].strip():
+            fields.pop()  # a trailing delimiter (1,2,3,), as gdfit.io reads it
         if len(fields) != ncols:
             if plan.skip:
                 skipped.append(rel)
@@ -938,14 +1043,14 @@ def _python_block(plan: _Plan, block: Any) -> _Out:
                 row.append(math.nan)
                 continue
             try:
-                row.append(float(cell))
+                row.append(to_number(cell, t.decimal))
             except ValueError:
                 if plan.skip:
                     row = []
                     break
                 raise _BlockError(rel, f"column {_quote(names[k])}, {{line}}: {_quote(cell)} "
-                                       "is not a number (--on-bad-rows skip skips such rows)"
-                                  ) from None
+                                       f"is not a number{decimal_hint(cell, t.decimal)} "
+                                       "(--on-bad-rows skip skips such rows)") from None
         if not row:
             skipped.append(rel)
             continue
@@ -969,7 +1074,8 @@ class _Pass:
                  y: str | None = None, header: bool = True, sep: str | None = None,
                  dropna: bool = False, on_bad_rows: str = "error",
                  progress: Progress | None = None, threads: int | None = None,
-                 block_bytes: int = BLOCK_BYTES, stdin: BinaryIO | None = None) -> None:
+                 block_bytes: int = BLOCK_BYTES, stdin: BinaryIO | None = None,
+                 decimal: str = ".") -> None:
         if not paths:
             raise DataError("no input given")
         if on_bad_rows not in BAD_ROWS:
@@ -983,6 +1089,7 @@ class _Pass:
         self.paths = list(paths)
         self.x, self.y, self.header, self.dropna = x_refs, y, header, dropna
         self.sep = _normalize_sep(sep)
+        self.decimal = check_decimal(decimal, self.sep)
         self.skip = on_bad_rows == "skip"
         # Rows to keep: all (-1), none (0), or up to this many (then none; kept is None).
         self.keep_rows = keep_rows
@@ -1013,8 +1120,16 @@ class _Pass:
             columns=self.columns, dropped_rows=self.tally.dropped,
             skipped_rows=self.tally.skipped, skipped=tuple(self.tally.skipped_at),
             auto_columns=self.auto, ignored_columns=self.ignored,
+            comma_columns=self._commas(),
             bytes_read=self.tally.bytes_done, reader="+".join(sorted(self.readers)),
             units=self.units)
+
+    def _commas(self) -> tuple[str, ...]:
+        table = self.first
+        if table is None:
+            return ()
+        return tuple(n for j, n in enumerate(table.names) if n in self.ignored
+                     and j in table.commas)
 
     def run(self) -> tuple[Moments, StreamInfo]:
         self.total = sum(os.path.getsize(p) for p in self.paths
@@ -1093,7 +1208,7 @@ class _Pass:
     def _text(self, path: str, pool: ThreadPoolExecutor) -> None:
         src = _Bytes(path, self.stdin)
         try:
-            table = _sniff(src, self.header, self.sep)
+            table = _sniff(src, self.header, self.sep, self.decimal)
             plan = self._plan(table, count_lines=not src.seekable)
             self.readers.add("pyarrow.csv" if table.kind == "csv" else "csv module")
             self._blocks(src, plan, pool)

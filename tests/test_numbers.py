@@ -388,3 +388,16 @@ def test_streamed_values_far_beyond_the_first_row_are_refused_by_column(
     assert out.stderr.startswith(f"gdfit: error: {path}: column 'b': its values are too large "
                                  "to square")
     assert out.stderr.count("\n") == 1
+
+
+def test_a_value_far_beyond_a_tiny_first_row_is_named_by_its_line(tmp_path: Path) -> None:
+    # A first row of subnormal values scales its columns by 2^1074; an ordinary value further
+    # down is then beyond double range. It was reported as 'missing or non-finite' (merge of
+    # the reader and magnitude work): now the column and the line are named as too large.
+    path = tmp_path / "sub.csv"
+    path.write_text("a,b,y\n5e-324,5e-324,5e-324\n1,5e-324,5e-324\n5e-324,5e-324,5e-324\n")
+    out = CliRunner().invoke(app, ["fit", str(path), "-q"])
+    assert out.exit_code == 1
+    assert out.stderr.startswith(f"gdfit: error: {path}: column 'a': the value on line 3 is "
+                                 "too large beside the column's first value")
+    assert out.stderr.count("\n") == 1 and out.stdout == ""

@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn, TextIO
 import typer
 from rich.console import Console, RenderableType
 
+from gdfit.choices import Decimal
 from gdfit.cli.params import to_options
 from gdfit.errors import DataError, ExitCode, GdfitError, OutputError
 from gdfit.layout import natural_width
@@ -102,6 +103,19 @@ def reported_errors(source: str | None = None, traceback: bool = False) -> Itera
         fail("interrupted", ExitCode.INTERRUPTED)
 
 
+#: What a terminal on standard input is told while gdfit waits for the table.
+STDIN_HINT = "gdfit: reading CSV from standard input (end with Ctrl-D)"
+
+
+def stdin_hint(inputs: list[str] | tuple[str, ...]) -> None:
+    """When ``-`` is to be read from a terminal, say so on stderr, and how to end the input
+    (even under --quiet: otherwise gdfit would seem to hang)."""
+    from gdfit.sources import STDIN, stdin_is_terminal
+
+    if STDIN in inputs and stdin_is_terminal():
+        note(STDIN_HINT)
+
+
 def split_columns(value: str | None, option: str = "--x") -> list[str] | None:
     """Comma-separated column references, or None when the option was not given."""
     if value is None:
@@ -147,6 +161,9 @@ HeaderOption = Annotated[bool, typer.Option(
 SepOption = Annotated[str | None, typer.Option(
     "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: detected]",
     rich_help_panel=DATA, show_default=False)]
+DecimalOption = Annotated[Decimal, typer.Option(
+    "--decimal", help="Decimal mark of the numbers: '.', or ',' for 1,5 (then the delimiter "
+    "is another: --sep ';').", rich_help_panel=DATA)]
 DropnaOption = Annotated[bool, typer.Option(
     "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column (and "
     "say how many).", rich_help_panel=DATA)]

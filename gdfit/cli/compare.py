@@ -16,11 +16,12 @@ import typer
 from rich.text import Text
 
 from gdfit.ascii import ascii_only
-from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Scale
+from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Decimal, Scale
 from gdfit.cli import COMMAND_HELP, app
 from gdfit.cli.common import (
     OUTPUT,
     STEP,
+    DecimalOption,
     DropnaOption,
     GradTolOption,
     HeaderOption,
@@ -35,6 +36,7 @@ from gdfit.cli.common import (
     note,
     reported_errors,
     split_columns,
+    stdin_hint,
 )
 from gdfit.cli.help import GdfitCommand
 from gdfit.cli.step_options import (
@@ -97,6 +99,7 @@ def compare_command(
     y: YOption = None,
     header: HeaderOption = True,
     sep: SepOption = None,
+    decimal: DecimalOption = Decimal.point,
     dropna: DropnaOption = False,
     intercept: InterceptOption = True,
     scale: ScaleOption = Scale.standard,
@@ -149,8 +152,9 @@ def compare_command(
             stall_iter=stall_iter)
         build_rules(max_iter, grad_tol, loss_tol, extra_rules=extra_rules)  # the tolerances
         views.check(policies, max_iter)
+        stdin_hint([path])
         data = read_dataset(path, x=split_columns(x), y=y, header=header, sep=sep,
-                            dropna=dropna)
+                            dropna=dropna, decimal=decimal.value)
         if not quiet:
             note(f"{data.source}: {len(data.y)} rows; y = {data.target}, x = "
                  f"{', '.join(data.features)}; comparing {len(policies)} policies: "

@@ -16,6 +16,7 @@ from gdfit.choices import (
     DEFAULT_STEP,
     DEFAULT_STOCHASTIC_STEP,
     BadRows,
+    Decimal,
     Engine,
     Scale,
     StepName,
@@ -26,11 +27,13 @@ from gdfit.cli.common import (
     OUTPUT,
     STEP,
     STOP,
+    DecimalOption,
     OutputFormat,
     err,
     note,
     reported_errors,
     split_columns,
+    stdin_hint,
     warn_ill_conditioned,
 )
 from gdfit.cli.help import GdfitCommand
@@ -136,6 +139,7 @@ def fit_command(
     sep: Annotated[str | None, typer.Option(
         "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: "
         "detected]", rich_help_panel=DATA, show_default=False)] = None,
+    decimal: DecimalOption = Decimal.point,
     dropna: Annotated[bool, typer.Option(
         "--dropna", help="Drop rows with a missing, NaN or infinite value in a used column "
         "(and say how many).", rich_help_panel=DATA)] = False,
@@ -328,7 +332,8 @@ def fit_command(
         check_level(ci)
         inputs = expand_inputs(paths)
         read: dict[str, Any] = {"x": split_columns(x), "y": y, "header": header, "sep": sep,
-                                "dropna": dropna, "by": split_columns(group_by, "--group-by")}
+                                "dropna": dropna, "by": split_columns(group_by, "--group-by"),
+                                "decimal": decimal.value}
         options: dict[str, Any] = {"intercept": intercept, "step": policy,
                                    "max_iter": max_iter, "grad_tol": grad_tol,
                                    "loss_tol": loss_tol, "scale": scale, "catch_interrupt": True}
@@ -342,6 +347,7 @@ def fit_command(
         chosen, why = choose_engine(engine, needs_rows)
         check_engine_options(chosen, inputs, why=why, scheduler=scheduler,
                              on_bad_rows=on_bad_rows)
+        stdin_hint(inputs)
         if chosen is not Engine.rows:
             _fit_streamed(chosen, why, inputs, read, options, views=views, every=every,
                           quiet=quiet, output_format=output_format, output=output, force=force,
@@ -426,12 +432,20 @@ def fit_command(
     raise typer.Exit(int(result.exit_code))
 
 
+def _commas_hint(columns: tuple[str, ...]) -> str:
+    if not columns:
+        return ""
+    return (f" ({', '.join(columns)} look{'s' if len(columns) == 1 else ''} like decimal "
+            "commas: try --decimal ,)")
+
+
 def _describe_data(data: Dataset, engine: str = "") -> None:
     how = "chosen automatically" if data.auto_columns else "as given"
     text = f"{data.source}: {len(data.y)} rows; y = {data.target}, x = " \
            f"{', '.join(data.features)} ({how})"
     if data.ignored_columns:
         text += f"; ignored non-numeric: {', '.join(data.ignored_columns)}"
+        text += _commas_hint(data.comma_columns)
     if data.dropped_rows:
         text += f"; dropped {len(data.dropped_rows)} rows with missing or non-finite values"
     note(text + (f"; {engine}" if engine else ""))
@@ -467,7 +481,7 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
     from gdfit.stream import ReadInterrupted, stream_statistics
 
     intercept = options["intercept"]
-    columns = {k: read[k] for k in ("x", "y", "header", "sep", "dropna")}
+    columns = {k: read[k] for k in ("x", "y", "header", "sep", "dropna", "decimal")}
     descent = {k: v for k, v in options.items() if k != "intercept"}
     started = time.perf_counter()
     try:
@@ -548,6 +562,7 @@ def _describe_stream(info: StreamInfo, engine: str, seconds: float) -> None:
             f"{', '.join(info.features)} ({how})")
     if info.ignored_columns:
         text += f"; ignored non-numeric: {', '.join(info.ignored_columns)}"
+        text += _commas_hint(info.comma_columns)
     if info.dropped_rows:
         text += f"; dropped {info.dropped_rows} rows with missing or non-finite values"
     if info.skipped_rows:

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from gdfit.choices import DEFAULT_CHUNK_ROWS, PredictFormat
+from gdfit.choices import DEFAULT_CHUNK_ROWS, Decimal, PredictFormat
 from gdfit.choices import DEFAULT_PREDICT_NAME as DEFAULT_NAME
 from gdfit.cli import COMMAND_HELP, app
-from gdfit.cli.common import DATA, OUTPUT, note, reported_errors
+from gdfit.cli.common import DATA, OUTPUT, DecimalOption, note, reported_errors, stdin_hint
 from gdfit.cli.help import GdfitCommand
 from gdfit.errors import OptionError
 
@@ -51,6 +51,7 @@ def predict_command(
     sep: Annotated[str | None, typer.Option(
         "--sep", help="Field delimiter: ',', ';', '\\t', '|', 'whitespace', … \\[default: "
         "detected]", rich_help_panel=DATA, show_default=False)] = None,
+    decimal: DecimalOption = Decimal.point,
     chunk_size: Annotated[int, typer.Option(
         "--chunk-size", min=1, help="Rows read, predicted and written at a time (memory "
         "stays constant whatever the input's size).", rich_help_panel=DATA)
@@ -91,6 +92,7 @@ def predict_command(
         check_targets(inputs=[model_path, *inputs], output=output, force=force, quiet=quiet,
                       verbose=verbose)
         model = load_model(model_path)
+        stdin_hint(inputs)
         if verbose:
             terms = [(float(w), f"·{f}") for f, w in zip(model.features, model.w, strict=True)]
             terms += [(model.b, "")] if model.b is not None else []
@@ -99,6 +101,7 @@ def predict_command(
         with result_stream(output, force, [model_path, *inputs]) as stream:
             summary = predict_files(model, inputs, stream, fmt=output_format, name=name,
                                     residual=residual, header=header, sep=sep,
+                                    decimal=decimal.value,
                                     chunk_size=min(chunk_size, sys.maxsize))  # islice's limit
     if summary.missing and not quiet:
         has = "row has" if summary.missing == 1 else "rows have"
