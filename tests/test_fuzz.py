@@ -1,0 +1,202 @@
+"""Fuzzing the command line: nothing a user, a file or a signal can do may end in exit 70.
+
+Every run goes through :func:`assert_clean`: the exit code is one of the documented answers to
+user input (0 to 4), never an exception escaping the command (which ``python -m gdfit`` would
+turn into exit 70, "internal error"); exits 1 and 2 print one ``gdfit: error:`` line and no
+traceback. The strategies: hostile model files (``predict``, ``show``), option values at the
+edges (read from the commands' own option declarations, so a new option is covered), CSV
+contents through each engine, and, in subprocesses, encodings and signals.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+from gdfit.cli import app
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+HOUSING = REPO / "sample_data" / "housing.csv"
+#: The exits that answer something a user can do (README, "Exit codes"); 70 is not one of them.
+CLEAN_EXITS = {0, 1, 2, 3, 4}
+FUZZ = settings(max_examples=40, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+
+
+def invoke(args: Sequence[str], input: str | bytes | None = None) -> Result:
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def assert_clean(result: Result, args: Sequence[Any]) -> None:
+    """The run ended with a documented exit and, for an error, one clean message."""
+    exc = result.exception
+    if exc is not None and not isinstance(exc, SystemExit):
+        import traceback
+
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        pytest.fail(f"gdfit {' '.join(map(str, args))!r} raised {type(exc).__name__}: {exc}"
+                    f" (exit 70 from the console script)\n{trace}")
+    assert result.exit_code in CLEAN_EXITS, (args, result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr, (args, result.stderr)
+    if result.exit_code in (1, 2):
+        errors = [line for line in result.stderr.splitlines() if line.startswith("gdfit: ")]
+        assert len(errors) == 1 and errors[0].startswith("gdfit: error: "), \
+            (args, result.stderr)
+        assert "internal error" not in result.stderr
+
+
+def run_clean(*args: Any, input: str | bytes | None = None) -> Result:
+    result = invoke(args, input=input)
+    assert_clean(result, args)
+    return result
+
+
+# --- hostile model files -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a valid model of the housing data and the data beside it."""
+    folder = tmp_path_factory.mktemp("model")
+    data = folder / "data.csv"
+    data.write_text(HOUSING.read_text().splitlines()[0] + "\n"
+                    + "\n".join(HOUSING.read_text().splitlines()[1:30]) + "\n")
+    result = invoke(["fit", data, "--save", folder / "model.json", "-q"])
+    assert result.exit_code == 0, result.stderr
+    return folder
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every path (a tuple of keys and indices) into a JSON document, the root excluded."""
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        yield (*prefix, key)
+        yield from paths(item, (*prefix, key))
+
+
+def replaced(doc: Any, path: tuple[Any, ...], new: Any, *, delete: bool = False) -> Any:
+    doc = copy.deepcopy(doc)
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    if delete:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = new
+    return doc
+
+
+HOSTILE_VALUES = st.sampled_from([
+    None, "", "x", "NaN", "1", [], {}, [1, "a"], [None], {"a": 1}, [[1.0]], True, False, 0, -1,
+    1, 2, 10**400, -(10**400), 1e308, -1e308, 5e-324, math.nan, math.inf, -math.inf, "é",
+    "price_k", ["area_m2", "area_m2"], [1.0] * 50, "gdfit.model",
+])
+
+
+def model_document(model_dir: Path) -> Any:
+    return json.loads((model_dir / "model.json").read_text())
+
+
+@st.composite
+def hostile_models(draw: st.DrawFn, doc: Any) -> bytes:
+    """A model file's bytes: the valid document with a key deleted or a value replaced (one or
+    a few times), or its text damaged."""
+    kind = draw(st.sampled_from(["replace", "replace", "delete", "bytes"]))
+    if kind == "bytes":
+        text = json.dumps(doc, indent=2).encode()
+        how = draw(st.sampled_from(["truncate", "bom", "latin1", "binary", "empty", "flip"]))
+        if how == "truncate":
+            return text[:draw(st.integers(0, len(text) - 1))]
+        if how == "bom":
+            return b"\xef\xbb\xbf" + text
+        if how == "latin1":
+            return text.replace(b'"price_k"', b'"pr\xe9ce_k"')
+        if how == "binary":
+            return draw(st.binary(min_size=1, max_size=200))
+        if how == "empty":
+            return b""
+        at = draw(st.integers(0, len(text) - 1))
+        return text[:at] + bytes([draw(st.integers(0, 255))]) + text[at + 1:]
+    for _ in range(draw(st.integers(1, 3))):
+        where = list(paths(doc))
+        if not where:
+            break
+        path = draw(st.sampled_from(where))
+        if kind == "delete":
+            doc = replaced(doc, path, None, delete=True)
+        else:
+            doc = replaced(doc, path, draw(HOSTILE_VALUES))
+    return json.dumps(doc).encode()
+
+
+@FUZZ
+@given(data=st.data())
+def test_hostile_model_files_get_a_clean_answer(model_dir: Path, tmp_path_factory:
+                                                pytest.TempPathFactory, data: st.DataObject
+                                                ) -> None:
+    bad = tmp_path_factory.mktemp("bad") / "model.json"
+    bad.write_bytes(data.draw(hostile_models(model_document(model_dir))))
+    run_clean("show", bad)
+    run_clean("show", bad, "--format", "json")
+    run_clean("predict", bad, model_dir / "data.csv")
+
+
+@pytest.mark.parametrize("path, value", [
+    (("w",), [1.0]),                                  # fewer coefficients than features
+    (("features",), ["area_m2", "area_m2", "rooms", "age_years"]),  # duplicate features
+    (("version",), 2), (("version",), "1"), (("schema",), "other"),
+    (("w", 0), 10**400), (("b",), math.nan), (("w", 1), math.inf), (("b",), "1.0"),
+    (("features",), "area_m2"), (("target",), None), (("intercept",), "yes"),
+    (("fit",), None), (("statistics",), []), (("reference",), None),
+    (("fit", "function_evals"), "x"), (("fit", "step"), "cg"), (("fit", "stopping"), [1]),
+    (("training_data", "sources"), [1]), (("statistics", "n_obs"), 1.5),
+    (("reference", "w"), [None, 1, 2, 3]),
+], ids=lambda v: repr(v)[:24])
+def test_hostile_model_regressions(model_dir: Path, tmp_path: Path, path: tuple[Any, ...],
+                                   value: Any) -> None:
+    bad = tmp_path / "model.json"
+    bad.write_text(json.dumps(replaced(model_document(model_dir), path, value)))
+    for args in (("show", bad), ("predict", bad, model_dir / "data.csv")):
+        result = run_clean(*args)
+        if path[0] in ("w", "b", "features", "version", "schema") or (len(path) > 1 and \
+                path[:2] != ("reference", "w")):
+            assert result.exit_code == 1 and str(bad) in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\xff\xfe{", b"{", b"[]", b"null",
+                                     b"\x00" * 10, b'{"schema": "gdfit.model"}'])
+def test_damaged_model_files_are_data_errors(tmp_path: Path, model_dir: Path,
+                                             content: bytes) -> None:
+    bad = tmp_path / "model.json"
+    bad.write_bytes(content)
+    for args in (("show", bad), ("predict", bad, model_dir / "data.csv")):
+        result = run_clean(*args)
+        assert result.exit_code == 1 and str(bad) in result.stderr
+
+
+def test_a_directory_as_the_model(tmp_path: Path, model_dir: Path) -> None:
+    for args in (("show", tmp_path), ("predict", tmp_path, model_dir / "data.csv")):
+        result = run_clean(*args)
+        assert result.exit_code == 1
+
+
+def test_bom_model_is_read(tmp_path: Path, model_dir: Path) -> None:
+    with_bom = tmp_path / "model.json"
+    with_bom.write_bytes(b"\xef\xbb\xbf" + (model_dir / "model.json").read_bytes())
+    result = run_clean("show", with_bom, "--format", "json")
+    assert result.exit_code in (0, 1)
