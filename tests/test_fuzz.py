@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 HOUSING = REPO / "sample_data" / "housing.csv"
 #: The exits that answer something a user can do (README, "Exit codes"); 70 is not one of them.
 CLEAN_EXITS = {0, 1, 2, 3, 4}
-FUZZ = settings(max_examples=40, deadline=None,
+#: Examples per fuzz test; GDFIT_FUZZ_EXAMPLES=1000 for a longer hunt.
+FUZZ = settings(max_examples=int(os.environ.get("GDFIT_FUZZ_EXAMPLES", "40")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
@@ -50,9 +52,9 @@ def assert_clean(result: Result, args: Sequence[Any]) -> None:
     assert result.exit_code in CLEAN_EXITS, (args, result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr, (args, result.stderr)
     if result.exit_code in (1, 2):
-        errors = [line for line in result.stderr.splitlines() if line.startswith("gdfit: ")]
-        assert len(errors) == 1 and errors[0].startswith("gdfit: error: "), \
-            (args, result.stderr)
+        errors = [line for line in result.stderr.splitlines()
+                  if line.startswith("gdfit: error: ")]
+        assert len(errors) == 1, (args, result.stderr)
         assert "internal error" not in result.stderr
 
 
@@ -200,3 +202,109 @@ def test_bom_model_is_read(tmp_path: Path, model_dir: Path) -> None:
     with_bom.write_bytes(b"\xef\xbb\xbf" + (model_dir / "model.json").read_bytes())
     result = run_clean("show", with_bom, "--format", "json")
     assert result.exit_code in (0, 1)
+
+
+# --- option values at the edges ----------------------------------------------------------
+
+FLOAT_EDGES = ["0", "-0", "nan", "-nan", "inf", "-inf", "1e308", "-1e308", "1e-320", "-1",
+               "0.5", "1", "2", "1e400", "0x10", "1_000", " 1", "", "one"]
+INT_EDGES = ["0", "-1", "1", "2", "3", "29", "30", "1000", str(2**63), str(2**64),
+             str(10**30), "1.5", "", "x"]
+TEXT_EDGES = ["", ",", ",,", " ", "x", "a,a", "0", "99", "-1", "-99", "price_k",
+              "area_m2,area_m2", "price_k,price_k", "area_m2,rooms", "0,0", "0,99", "xyz",
+              "\t", ";", "whitespace", "é", "\\t", "sub/none/out.txt", ".", "/",
+              "data.csv", "out.json"]
+#: (No NUL: an argument cannot hold one.)
+#: Options that are not about the input or the run's answer: --traceback asks for Python's
+#: traceback; Dask's are slow (a few dask cases below).
+SKIPPED_OPTIONS = {"--traceback", "--scheduler", "--help"}
+
+
+def option_table(command: str) -> list[tuple[str, list[str] | None]]:
+    """Each option of ``command`` (as the CLI declares it) and its edge values (None: a flag)."""
+    import typer.main
+
+    group: Any = typer.main.get_command(app)
+    table: list[tuple[str, list[str] | None]] = []
+    for param in group.commands[command].params:
+        if param.param_type_name != "option":
+            continue
+        names = [*param.opts, *getattr(param, "secondary_opts", [])]
+        long = [n for n in names if n.startswith("--")]
+        if not long or long[0] in SKIPPED_OPTIONS:
+            continue
+        if getattr(param, "is_flag", False):
+            table.extend((name, None) for name in long)
+            continue
+        choices = getattr(param.type, "choices", None)
+        if choices is not None:
+            values = [str(getattr(c, "value", c)) for c in choices if str(c) != "dask"]
+            values += ["bogus", ""]
+        elif type(param.type).__name__ in ("FloatParamType", "FloatRange"):
+            values = FLOAT_EDGES
+        elif type(param.type).__name__ in ("IntParamType", "IntRange"):
+            values = INT_EDGES
+        else:
+            values = TEXT_EDGES
+        table.append((long[0], values))
+    return table
+
+
+@st.composite
+def option_lines(draw: st.DrawFn, command: str, most: int = 4) -> list[str]:
+    table = option_table(command)
+    args: list[str] = []
+    for name, values in draw(st.lists(st.sampled_from(table), min_size=1, max_size=most)):
+        args.append(name)
+        if values is not None:
+            args.append(draw(st.sampled_from(values)))
+    return args
+
+
+@pytest.fixture
+def in_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary working folder with data.csv (29 rows of the housing data) in it."""
+    lines = HOUSING.read_text().splitlines()
+    (tmp_path / "data.csv").write_text("\n".join(lines[:30]) + "\n")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+#: Appended to every fuzzed fit: the last --time-limit wins, so no option value can make a
+#: run endless (--time-limit's own edges are tried on a bounded budget below).
+BOUNDED = ("--time-limit", "1")
+
+
+def test_the_option_tables_are_read_from_the_cli() -> None:
+    fit = dict(option_table("fit"))
+    assert fit["--alpha"] == FLOAT_EDGES and fit["--max-iter"] == INT_EDGES
+    assert "cg" in (fit["--step"] or []) and fit["--quiet"] is None
+    assert "--no-header" in fit and "--traceback" not in fit
+
+
+@FUZZ
+@given(data=st.data())
+def test_fit_options_at_the_edges(in_folder: Path, data: st.DataObject) -> None:
+    step = data.draw(st.sampled_from(dict(option_table("fit"))["--step"] or []))
+    args = ["fit", "data.csv", "--step", step, *data.draw(option_lines("fit")), *BOUNDED]
+    run_clean(*args)
+
+
+@FUZZ
+@given(data=st.data())
+def test_compare_options_at_the_edges(in_folder: Path, data: st.DataObject) -> None:
+    args = ["compare", "data.csv", *data.draw(option_lines("compare")), *BOUNDED]
+    run_clean(*args)
+
+
+@FUZZ
+@given(data=st.data())
+def test_predict_options_at_the_edges(in_folder: Path, model_dir: Path,
+                                      data: st.DataObject) -> None:
+    args = ["predict", model_dir / "model.json", "data.csv", *data.draw(option_lines("predict"))]
+    run_clean(*args)
+
+
+@pytest.mark.parametrize("value", FLOAT_EDGES)
+def test_time_limit_at_the_edges(in_folder: Path, value: str) -> None:
+    run_clean("fit", "data.csv", "--time-limit", value, "--max-iter", "2000")
