@@ -258,8 +258,8 @@ def _normalize_sep(sep: str | None) -> str | None:
         return WHITESPACE
     if len(sep) != 1 or sep in '"\r\n':
         raise OptionError(
-            f"invalid separator {sep!r}: give one character, '\\t' for tab, or 'whitespace'"
-        )
+            f"sep= must be one character (not a quote or a line end), '\\t' for tab, or "
+            f"'whitespace', got {sep!r}")
     return sep
 
 

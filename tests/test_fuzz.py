@@ -423,3 +423,29 @@ def test_values_too_large_to_square_are_a_data_error_in_the_library() -> None:
 
     with pytest.raises(DataError, match="too large to sum"):
         gdfit.fit(np.array([[1.0], [2.0], [3.0]]), np.array([1e308, -1e308, 1e308]))
+
+
+@pytest.mark.parametrize("args", [
+    ("fit", "data.csv", "--output"), ("fit", "data.csv", "--save"),
+    ("fit", "data.csv", "--trace"), ("fit", "data.csv", "--plot-file"),
+    ("compare", "data.csv", "--trace"), ("show", "model.json", "--output"),
+    ("predict", "model.json", "data.csv", "--output"),
+])
+def test_an_empty_output_name_is_a_usage_error_naming_the_option(
+        in_folder: Path, model_dir: Path, args: tuple[str, ...]) -> None:
+    (in_folder / "model.json").write_bytes((model_dir / "model.json").read_bytes())
+    result = run_clean(*args, "")
+    assert result.exit_code == 2
+    assert f"gdfit: error: {args[-1]} needs a file name, got an empty one" in result.stderr
+
+
+@pytest.mark.parametrize("sep", ["xyz", "", '"', ";;"])
+@pytest.mark.parametrize("command", [("fit", "data.csv"), ("compare", "data.csv"),
+                                     ("predict", "model.json", "data.csv")])
+def test_a_bad_separator_is_a_usage_error_naming_the_option(
+        in_folder: Path, model_dir: Path, command: tuple[str, ...], sep: str) -> None:
+    (in_folder / "model.json").write_bytes((model_dir / "model.json").read_bytes())
+    result = run_clean(*command, "--sep", sep)
+    assert result.exit_code == 2
+    assert "gdfit: error: --sep must be one character" in result.stderr
+    assert f"got {sep!r}" in result.stderr
