@@ -178,6 +178,8 @@ def read_dataset(
     first_offset = data.rfind(b"\n", 0, first_char.start()) + 1
     first_line = data.count(b"\n", 0, first_offset)
     lines = _sample_lines(data, first_offset)
+    if not lines:  # only characters that are blank as text ("\x1c", a lone "\x85" …)
+        raise DataError(f"{source}: the {'input' if source == '<stdin>' else 'file'} is empty")
     used_sep = given_sep if given_sep is not None else _detect_sep("\n".join(lines))
     fields = _split_line(lines[0], used_sep)
     if header:

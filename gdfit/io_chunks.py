@@ -77,7 +77,11 @@ class TableStream:
             raise DataError(f"{source}: the {what} is empty")
         self.sep = sep if sep is not None else detect_sep(sample)
         self._rows = self._records(itertools.chain(sample, text))
-        first, first_line = next(self._rows)
+        record = next(self._rows, None)
+        if record is None:  # nothing but blank lines and delimiters (",\n")
+            what = "input" if source == "<stdin>" else "file"
+            raise DataError(f"{source}: the {what} is empty")
+        first, first_line = record
         if header:
             self.names = tuple(f.strip() or str(i) for i, f in enumerate(first))
             self._pending: list[tuple[list[str], int]] = []

@@ -449,3 +449,24 @@ def test_a_bad_separator_is_a_usage_error_naming_the_option(
     assert result.exit_code == 2
     assert "gdfit: error: --sep must be one character" in result.stderr
     assert f"got {sep!r}" in result.stderr
+
+
+@pytest.mark.parametrize("raw", [b"\x1c", b"\x1c\x1d\n", "\x85\n".encode(), " \u2028\n".encode()])
+@pytest.mark.parametrize("engine", ["gram", "rows"])
+def test_a_file_of_characters_blank_as_text_is_empty(tmp_path: Path, raw: bytes,
+                                                     engine: str) -> None:
+    # Found by the fuzzer: str.splitlines splits on \x1c, and the rows engine crashed.
+    path = tmp_path / "data.csv"
+    path.write_bytes(raw)
+    result = run_clean("fit", path, "--engine", engine)
+    assert result.exit_code == 1 and f"{path}: " in result.stderr
+
+
+@pytest.mark.parametrize("text", [",\n", ",,\n\n", " , \n;\n"])
+def test_predict_on_a_file_of_delimiters_is_a_data_error(model_dir: Path, tmp_path: Path,
+                                                         text: str) -> None:
+    # Found by the fuzzer: a StopIteration escaped predict's reader.
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    result = run_clean("predict", model_dir / "model.json", path)
+    assert result.exit_code == 1 and f"{path}: " in result.stderr
