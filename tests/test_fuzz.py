@@ -15,6 +15,10 @@ import json
 import math
 import os
 import re
+import shutil
+import signal
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -470,3 +474,140 @@ def test_predict_on_a_file_of_delimiters_is_a_data_error(model_dir: Path, tmp_pa
     path.write_text(text)
     result = run_clean("predict", model_dir / "model.json", path)
     assert result.exit_code == 1 and f"{path}: " in result.stderr
+
+
+# --- Ctrl-C outside the commands' own handlers -------------------------------------------
+
+@pytest.mark.parametrize("raised", ["plain", "wrapped"])
+def test_ctrl_c_between_reading_and_fitting_is_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: str) -> None:
+    """A KeyboardInterrupt where no handler of the command waits for it: Typer used to exit
+    130 silently; one raised while Python sets up a class reaches us as a RuntimeError
+    (``Error calling __set_name__``), which was reported as an internal error."""
+    from gdfit.cli import fit as fit_module
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        if raised == "plain":
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from exc
+
+    monkeypatch.setattr(fit_module, "_describe_stream", ctrl_c)
+    path = tmp_path / "data.csv"
+    path.write_text(HOUSING.read_text())
+    result = invoke(["fit", path, "--engine", "gram"])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "gdfit: error: interrupted"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("where", ["protect", "app"])
+def test_ctrl_c_as_the_console_script_starts(monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str],
+                                             where: str) -> None:
+    import gdfit.ascii
+    import gdfit.cli
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    if where == "protect":
+        monkeypatch.setattr(gdfit.ascii, "protect", ctrl_c)
+    else:
+        monkeypatch.setattr(gdfit.cli, "_app_for", ctrl_c)
+    monkeypatch.setattr("sys.argv", ["gdfit", "fit", str(HOUSING)])
+    with pytest.raises(SystemExit) as stop:
+        gdfit.cli.main()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == "gdfit: error: interrupted\n"
+
+
+# --- real signals, in subprocesses -------------------------------------------------------
+
+GDFIT = shutil.which("gdfit")
+needs_exe = pytest.mark.skipif(GDFIT is None, reason="the gdfit executable is not installed")
+WAIT = 120  # seconds; a safety net against a hang, never an assertion on speed
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GDFIT_") and k not in ("FORCE_COLOR", "NO_COLOR", "COLUMNS",
+                                                       "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
+    return {**env, **extra}
+
+
+@pytest.fixture(scope="module")
+def large_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough rows (200 000) that reading takes a noticeable moment."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(200_000, 3))
+    path = tmp_path_factory.mktemp("large") / "large.csv"
+    np.savetxt(path, np.column_stack([X, X @ [1.0, 2.0, 3.0] + rng.normal(size=len(X))]),
+               delimiter=",", fmt="%.5f", header="a,b,c,y", comments="")
+    return path
+
+
+def assert_outputs_whole(folder: Path) -> None:
+    """No temporary file left; each output there is whole (the atomic writer's promise)."""
+    names = sorted(p.name for p in folder.iterdir())
+    assert not [n for n in names if n.startswith(".")], names
+    for name in names:
+        text = (folder / name).read_text()
+        if name.endswith(".json"):
+            json.loads(text)
+        elif name.endswith(".csv"):
+            assert text.endswith("\n")
+
+
+@needs_exe
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("delay", [0.3, 0.7, 1.5, 3.0])
+def test_a_signal_at_any_moment_never_leaves_a_partial_file_or_a_traceback(
+        tmp_path: Path, large_csv: Path, signum: int, delay: float) -> None:
+    """SIGINT or SIGTERM while Python loads gdfit, while it reads, while it descends, or while
+    it writes --save, -o and --trace: a documented exit, one clean line, whole files only."""
+    assert GDFIT is not None
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen(
+        [GDFIT, "fit", str(large_csv), "--step", "fixed", "--alpha", "0.001", "--max-iter",
+         "100000", "--grad-tol", "0", "--loss-tol", "0", "-f", "json", "-o", str(out / "r.json"),
+         "--save", str(out / "m.json"), "--trace", str(out / "t.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=tmp_path)
+    time.sleep(delay)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=WAIT)
+    assert "Traceback" not in err and "internal error" not in err, err
+    if signum == signal.SIGINT:
+        # -2: the signal came while Python itself started, before gdfit's code ran.
+        assert proc.returncode in (130, 0, -signal.SIGINT), (proc.returncode, err)
+    else:  # SIGTERM kills at once, except while gdfit descends or writes: then as Ctrl-C
+        assert proc.returncode in (130, 0, -signal.SIGTERM), (proc.returncode, err)
+    if proc.returncode == 130:
+        assert "interrupted" in err.splitlines()[-1]
+    assert_outputs_whole(out)
+
+
+@needs_exe
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_non_ascii_names_under_a_narrow_stdio_encoding(tmp_path: Path, encoding: str) -> None:
+    assert GDFIT is not None
+    path = tmp_path / "données.csv"
+    path.write_text("surface_m²,prix_€,été\n1,2,3\n2,4,5\n3,7,8\n4,8,9\n5,11,1\n",
+                    encoding="utf-8")
+    env = clean_env(PYTHONIOENCODING=encoding)
+    runs = [["fit", str(path)], ["fit", str(path), "-f", "csv"], ["fit", str(path), "-f", "json"],
+            ["fit", str(path), "--x", "nope"], ["compare", str(path)],
+            ["fit", str(path), "--save", str(tmp_path / "m.json")],
+            ["show", str(tmp_path / "m.json")], ["predict", str(tmp_path / "m.json"), str(path)]]
+    for args in runs:
+        done = subprocess.run([GDFIT, *args], capture_output=True, env=env, cwd=tmp_path,
+                              timeout=WAIT)
+        err = done.stderr.decode(encoding, errors="replace")
+        assert done.returncode in CLEAN_EXITS, (args, done.returncode, err)
+        assert "Traceback" not in err and "internal error" not in err, (args, err)
+        done.stdout.decode(encoding)  # what was written is in that encoding
