@@ -613,3 +613,55 @@ def test_non_ascii_names_under_a_narrow_stdio_encoding(tmp_path: Path, encoding:
         assert done.returncode in CLEAN_EXITS, (args, done.returncode, err)
         assert "Traceback" not in err and "internal error" not in err, (args, err)
         done.stdout.decode(encoding)  # what was written is in that encoding
+
+
+# --- every step policy with its own options at the edges --------------------------------
+
+def policy_options() -> dict[str, list[str]]:
+    """Each step policy and the options that tune it (from the policies' own tables)."""
+    from gdfit.steps import STEP_POLICIES
+
+    return {name: list(cls.options.values()) for name, cls in STEP_POLICIES.items()}
+
+
+@st.composite
+def policy_lines(draw: st.DrawFn) -> list[str]:
+    table = dict(option_table("fit"))
+    step = draw(st.sampled_from(sorted(policy_options())))
+    args = ["--step", step]
+    for option in draw(st.lists(st.sampled_from(policy_options()[step] or ["--max-iter"]),
+                                max_size=3, unique=True)):
+        values = table[option]
+        args += [option] if values is None else [option, draw(st.sampled_from(values))]
+    stopping = draw(st.sampled_from([[], ["--max-iter", "0"], ["--max-iter", "1"],
+                                     ["--grad-tol", "0", "--loss-tol", "0"], ["--every", "1"],
+                                     ["--batch-size", "5", "--seed", str(2**64)],
+                                     ["--batch-size", "1000"], ["--scale", "none"]]))
+    return args + stopping
+
+
+def test_every_policy_option_is_in_the_cli() -> None:
+    table = dict(option_table("fit"))
+    for options in policy_options().values():
+        assert set(options) <= set(table)
+
+
+@FUZZ
+@given(args=policy_lines())
+def test_every_step_policy_with_its_options_at_the_edges(in_folder: Path,
+                                                         args: list[str]) -> None:
+    run_clean("fit", "data.csv", *args, *BOUNDED)
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(args=policy_lines())
+def test_compare_with_step_specs_at_the_edges(in_folder: Path, args: list[str]) -> None:
+    from gdfit.steps import STEP_POLICIES
+
+    params = {option: param for param, option in STEP_POLICIES[args[1]].options.items()}
+    pairs = [(o, v) for o, v in zip(args[2::2], args[3::2], strict=False) if o in params]
+    spec = args[1] + "".join(f":{params[o]}={v}" for o, v in pairs)
+    result = run_clean("compare", "data.csv", "--steps", f"{spec},cg", *BOUNDED)
+    if not pairs:
+        assert result.exit_code in (0, 3), result.stderr
