@@ -665,3 +665,9 @@ def test_compare_with_step_specs_at_the_edges(in_folder: Path, args: list[str]) 
     result = run_clean("compare", "data.csv", "--steps", f"{spec},cg", *BOUNDED)
     if not pairs:
         assert result.exit_code in (0, 3), result.stderr
+
+
+@FUZZ
+@given(data=st.data())
+def test_show_options_at_the_edges(in_folder: Path, model_dir: Path, data: st.DataObject) -> None:
+    run_clean("show", model_dir / "model.json", *data.draw(option_lines("show")))
