@@ -80,6 +80,9 @@ def parse_policy(spec: str) -> StepPolicy:
             known = ", ".join(f"{opt.lstrip('-')}" for opt in cls.options.values()) or "none"
             raise OptionError(f"steps=: '{pair}' in '{spec}' is not param=value for a "
                               f"parameter of {name} (its parameters: {known})")
+        if param in params:
+            raise OptionError(f"steps=: '{spec}' sets {cls.options[param].lstrip('-')} twice; "
+                              "give it once")
         default = signature[param].default if param in signature else None
         try:
             params[param] = _convert(value.strip(), default)

@@ -671,3 +671,12 @@ def test_compare_with_step_specs_at_the_edges(in_folder: Path, args: list[str]) 
 @given(data=st.data())
 def test_show_options_at_the_edges(in_folder: Path, model_dir: Path, data: st.DataObject) -> None:
     run_clean("show", model_dir / "model.json", *data.draw(option_lines("show")))
+
+
+@pytest.mark.parametrize("spec", ["fixed:alpha=1:alpha=2", "backtracking:armijo-c=0.3:c=0.4"])
+def test_a_step_spec_setting_a_parameter_twice_is_a_usage_error(in_folder: Path,
+                                                                spec: str) -> None:
+    # It used to keep the last value silently.
+    result = run_clean("compare", "data.csv", "--steps", spec)
+    assert result.exit_code == 2 and f"'{spec}' sets " in result.stderr
+    assert "twice; give it once" in result.stderr
