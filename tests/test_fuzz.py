@@ -680,3 +680,35 @@ def test_a_step_spec_setting_a_parameter_twice_is_a_usage_error(in_folder: Path,
     result = run_clean("compare", "data.csv", "--steps", spec)
     assert result.exit_code == 2 and f"'{spec}' sets " in result.stderr
     assert "twice; give it once" in result.stderr
+
+
+@pytest.mark.parametrize("engine", ["gram", "dask"])
+@pytest.mark.parametrize("cut", ["head", "tail"])
+def test_a_compressed_file_cut_short_is_a_data_error(tmp_path: Path, engine: str,
+                                                     cut: str) -> None:
+    # Dask's reader raised EOFError, which Typer answered with a bare "gdfit: error: aborted".
+    import gzip
+
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    whole = gzip.compress(HOUSING.read_bytes())
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(whole[:300] if cut == "head" else whole[:-20])
+    result = run_clean("fit", path, "--engine", engine, "-q")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"gdfit: error: {path}: cannot read (")
+
+
+@needs_exe
+def test_dask_reports_a_data_error_once_without_the_workers_log(tmp_path: Path) -> None:
+    # In a subprocess: the worker's log (its task's traceback) went to the real stderr.
+    pytest.importorskip("distributed")
+    assert GDFIT is not None
+    path = tmp_path / "data.csv"
+    path.write_text("x,y\n1,2\n2,\n3,5\n4,4\n")
+    done = subprocess.run([GDFIT, "fit", str(path), "--engine", "dask", "-q"],
+                          capture_output=True, text=True, env=clean_env(), timeout=WAIT)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"gdfit: error: {path}: missing or non-finite values in column 'y'; use --dropna to "
+        "drop such rows (--engine gram names the line)"]
