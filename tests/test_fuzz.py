@@ -583,10 +583,16 @@ def test_a_signal_at_any_moment_never_leaves_a_partial_file_or_a_traceback(
     time.sleep(delay)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=WAIT)
-    assert "Traceback" not in err and "internal error" not in err, err
+    assert "internal error" not in err, err
+    if signum == signal.SIGINT and proc.returncode in (1, -signal.SIGINT) \
+            and err.rstrip().endswith("KeyboardInterrupt") and "gdfit: " not in err:
+        # Ctrl-C while Python itself started (on a busy machine, 0.3 s may not be enough to
+        # import gdfit.cli): Python's own answer, before any gdfit code could run.
+        assert_outputs_whole(out)
+        return
+    assert "Traceback" not in err, err
     if signum == signal.SIGINT:
-        # -2: the signal came while Python itself started, before gdfit's code ran.
-        assert proc.returncode in (130, 0, -signal.SIGINT), (proc.returncode, err)
+        assert proc.returncode in (130, 0), (proc.returncode, err)
     else:  # SIGTERM kills at once, except while gdfit descends or writes: then as Ctrl-C
         assert proc.returncode in (130, 0, -signal.SIGTERM), (proc.returncode, err)
     if proc.returncode == 130:
