@@ -718,3 +718,13 @@ def test_dask_reports_a_data_error_once_without_the_workers_log(tmp_path: Path) 
     assert done.stderr.splitlines() == [
         f"gdfit: error: {path}: missing or non-finite values in column 'y'; use --dropna to "
         "drop such rows (--engine gram names the line)"]
+
+
+@pytest.mark.parametrize("spec", ["nesterov:alpha=one", "bb:alpha=x", "fixed:alpha=one"])
+def test_a_step_spec_with_text_for_a_number_is_a_usage_error(in_folder: Path,
+                                                             spec: str) -> None:
+    # Found by the fuzzer: a parameter whose default is None (nesterov's and bb's alpha) took
+    # the text as it was, and the policy raised TypeError (exit 70).
+    result = run_clean("compare", "data.csv", "--steps", spec)
+    assert result.exit_code == 2
+    assert f"in '{spec}': not a valid float" in result.stderr
