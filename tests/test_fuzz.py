@@ -715,9 +715,11 @@ def test_dask_reports_a_data_error_once_without_the_workers_log(tmp_path: Path) 
     done = subprocess.run([GDFIT, "fit", str(path), "--engine", "dask", "-q"],
                           capture_output=True, text=True, env=clean_env(), timeout=WAIT)
     assert done.returncode == 1
-    assert done.stderr.splitlines() == [
+    # (Dask may warn of other things on a busy machine, a port in use for instance.)
+    assert done.stderr.splitlines().count(
         f"gdfit: error: {path}: missing or non-finite values in column 'y'; use --dropna to "
-        "drop such rows (--engine gram names the line)"]
+        "drop such rows (--engine gram names the line)") == 1
+    assert "Compute Failed" not in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("spec", ["nesterov:alpha=one", "bb:alpha=x", "fixed:alpha=one"])
