@@ -224,6 +224,8 @@ def check_outputs(outputs: Sequence[tuple[str, PathLike | None]], *, force: bool
         if path is None or os.fspath(path) == STDIN:
             continue
         target = os.fspath(path)
+        if not target:
+            raise OptionError(f"{name} needs a file name, got an empty one")
         plan = _plan(target, force=force, inputs=inputs, option=option)
         key = f"fd:{plan.descriptor}" if plan.descriptor is not None else plan.real
         if key in seen:

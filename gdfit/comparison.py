@@ -81,12 +81,19 @@ def parse_policy(spec: str) -> StepPolicy:
             known = ", ".join(f"{opt.lstrip('-')}" for opt in cls.options.values()) or "none"
             raise OptionError(f"steps=: '{pair}' in '{spec}' is not param=value for a "
                               f"parameter of {name} (its parameters: {known})")
+        if param in params:
+            raise OptionError(f"steps=: '{spec}' sets {cls.options[param].lstrip('-')} twice; "
+                              "give it once")
         default = signature[param].default if param in signature else None
+        annotation = str(signature[param].annotation) if param in signature else ""
         try:
             params[param] = _convert(value.strip(), default)
+            if isinstance(params[param], str) and "str" not in annotation:
+                raise ValueError(value)  # a number parameter with no number default (None)
         except ValueError:
+            kind = type(default).__name__ if default is not None else "float"
             raise OptionError(f"steps=: '{key}={value}' in '{spec}': not a valid "
-                              f"{type(default).__name__}") from None
+                              f"{kind}") from None
     return make_step(name, **params)
 
 

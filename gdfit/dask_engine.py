@@ -195,7 +195,7 @@ def _head_table(path: str, header: bool, sep: str | None,
             head = fh.read(HEAD_BYTES)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: a .gz cut short
         raise DataError(f"{path}: cannot read ({exc})") from None
     return sniff_head(path, head, len(head) < HEAD_BYTES, header, _normalize_sep(sep), decimal)
 
@@ -254,6 +254,9 @@ def _client(scheduler: str | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    # A task that fails on the data is reported once, as gdfit's own error: not also logged
+    # by the worker with the task's traceback.
+    logging.getLogger("distributed.worker").setLevel(logging.CRITICAL)
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="5s")

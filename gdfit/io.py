@@ -200,6 +200,8 @@ def read_dataset(
     first_offset = data.rfind(b"\n", 0, first_char.start()) + 1
     first_line = data.count(b"\n", 0, first_offset)
     lines = _sample_lines(data, first_offset)
+    if not lines:  # only characters that are blank as text ("\x1c", a lone "\x85" …)
+        raise DataError(f"{source}: the {'input' if source == '<stdin>' else 'file'} is empty")
     used_sep = given_sep if given_sep is not None else _detect_sep("\n".join(lines))
     check_decimal(decimal, used_sep, detected=given_sep is None)
     fields = _split_line(lines[0], used_sep)
@@ -385,8 +387,8 @@ def _normalize_sep(sep: str | None) -> str | None:
         return WHITESPACE
     if len(sep) != 1 or sep in '"\r\n':
         raise OptionError(
-            f"invalid separator {sep!r}: give one character, '\\t' for tab, or 'whitespace'"
-        )
+            f"sep= must be one character (not a quote or a line end), '\\t' for tab, or "
+            f"'whitespace', got {sep!r}")
     return sep
 
 

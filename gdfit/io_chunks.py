@@ -92,7 +92,11 @@ class TableStream:
         self.sep = sep if sep is not None else detect_sep(sample)
         check_decimal(decimal, self.sep, detected=sep is None)
         self._rows = self._records(itertools.chain(sample, text))
-        first, first_line = next(self._rows)
+        record = next(self._rows, None)
+        if record is None:  # nothing but blank lines and delimiters (",\n")
+            what = "input" if source == "<stdin>" else "file"
+            raise DataError(f"{source}: the {what} is empty")
+        first, first_line = record
         if header:
             self.names = tuple(header_names(source, first))
             self._pending: list[tuple[list[str], int]] = []

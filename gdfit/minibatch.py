@@ -174,14 +174,17 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     start = time.perf_counter()
     rules, stall, stall_at = split_stall(rules)
     theta = np.array(theta0, dtype=np.float64)
-    loss, grad, gnorm = full.loss_grad_norm(theta)
-    gnorm0 = gnorm
-    fevals, gevals = 1, 0
-    # The policies only call loss_and_grad, hvp, loss_change, split and dim: a batch provides them.
-    problem = cast(LeastSquares, batches)
-    state = policy.init(problem, theta)
+    # What the Ctrl-C handler needs exists before the protected region (see
+    # gdfit.solver.descend): Ctrl-C anywhere from the first evaluation on ends the run alike.
     k = 0
     last = StepInfo(math.nan)  # what the policy did in the latest iteration
+    loss = gnorm = math.nan
+    grad = np.full_like(theta, math.nan)
+    fevals, gevals = 0, 0
+    best: tuple[Vector, float, Vector, float, int, StepInfo] | None = None
+    fired: tuple[StopReason, str] | None = None
+    # The policies only call loss_and_grad, hvp, loss_change, split and dim: a batch provides them.
+    problem = cast(LeastSquares, batches)
 
     def iterate() -> Iterate:  # built only when reported or kept: str() formats the reason
         return Iterate(k, loss, gnorm, last.step_size, theta, grad, last.evaluations,
@@ -190,10 +193,6 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
     history: list[Iterate] = []
     # Every iterate goes to ``record`` (which decides what to keep) or, asked for, to history.
     keep = record if record is not None else (history.append if keep_history else None)
-    if keep is not None:
-        keep(iterate())
-    loss0 = loss
-    ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
     reported = -1
 
     def report(it: Iterate) -> None:
@@ -202,15 +201,23 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
             reported = it.iteration
             callback(it)
 
-    report(iterate())
-    # The next iteration to report: an int compared once per iteration (never, without callback).
-    advance = next_report or (lambda k: k + 1)
-    due = -1 if callback is None else advance(0)
-    # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
-    best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
-    best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
-    fired: tuple[StopReason, str] | None = None
     try:
+        loss, grad, gnorm = full.loss_grad_norm(theta)
+        gnorm0 = gnorm
+        fevals = 1
+        # The iterate of lowest full-data loss so far, returned if Ctrl-C ends the run.
+        best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+        best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
+        state = policy.init(problem, theta)
+        if keep is not None:
+            keep(iterate())
+        loss0 = loss
+        ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
+        report(iterate())
+        # The next iteration to report: an int compared once per iteration (never, without
+        # callback).
+        advance = next_report or (lambda k: k + 1)
+        due = -1 if callback is None else advance(0)
         # Not the loop first: see gdfit.solver.descend (a Ctrl-C on the loop's backward jump).
         fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
                                              vector_norm(theta), gnorm0, 0.0))
@@ -245,20 +252,25 @@ def descend_minibatch(full: LeastSquares, batches: MiniBatches, theta0: Vector,
                 time.perf_counter() - start))
             if k - moved >= stall_at and fired is None and stall is not None:
                 fired = (StopReason.stalled, stall.message(k, moved, best[4]))
+        ran = k
+        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
+            theta, loss, grad, gnorm, k, last = best
+        report(iterate())
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         ran = k
+        if best is None:  # Ctrl-C before the first evaluation was done: do it now
+            loss, grad, gnorm = full.loss_grad_norm(theta)
+            fevals = 1
+            best = (theta, loss, grad, gnorm, k, last)
         if keep is not None and not (history and history[-1].iteration == k):
             keep(iterate())  # the last iterate, if Ctrl-C came before it was kept (a recorder
             # drops a repeat)
         fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
         theta, loss, grad, gnorm, k, last = best
-    else:
-        ran = k
-        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
-            theta, loss, grad, gnorm, k, last = best
-    report(iterate())
+        report(iterate())
+    assert fired is not None
     reason, message = fired
     return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,
                    reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,

@@ -300,6 +300,7 @@ def parse_model(document: Any, source: str = "<model>") -> Model:
     if missing:
         raise DataError(f"{source}: model file is missing field{'s' if len(missing) > 1 else ''}"
                         f": {', '.join(missing)}")
+    _check_kinds(document, source)
     features = document["features"]
     if (not isinstance(features, list) or not all(isinstance(f, str) for f in features)
             or len(set(features)) != len(features)):
@@ -321,6 +322,65 @@ def parse_model(document: Any, source: str = "<model>") -> Model:
                  source)
 
 
+#: The kind of value each known field holds, checked wherever the field is present (a reader
+#: can then trust them: a hostile or damaged file is refused with the field named, never a
+#: crash). "?" admits null; "int" is a whole number ≥ 0; "number" an int or a float (NaN
+#: included: a NaN statistic is written as null, but a hand-made file may say NaN).
+FIELD_KINDS = {
+    "gdfit_version": "str", "created": "str", "fit": "object", "fit.step": "object?",
+    "fit.step.name": "str?", "fit.step.parameters": "object?", "fit.step.description": "str?",
+    "fit.scale": "str", "fit.stopping": "object?", "fit.stopping.max_iter": "int?",
+    "fit.stopping.grad_tol": "number?", "fit.stopping.loss_tol": "number?",
+    "fit.status": "str", "fit.converged": "bool?", "fit.stop_reason": "str",
+    "fit.message": "str?", "fit.iterations": "int", "fit.epochs": "number?",
+    "fit.engine": "str?", "fit.function_evals": "int?", "fit.gradient_evals": "int?",
+    "fit.grad_norm": "number?", "fit.elapsed_s": "number?", "statistics": "object",
+    "statistics.loss": "number?", "statistics.rmse": "number?", "statistics.r2": "number?",
+    "statistics.n_obs": "int", "reference": "object?", "reference.w": "list?",
+    "reference.b": "number?", "training_data": "object", "training_data.sources": "names?",
+    "training_data.rows": "int", "training_data.columns": "names",
+    "training_data.dropped_rows": "int?", "training_data.sha256": "str?",
+}
+
+_KIND_WORDS = {"str": "a string", "object": "an object", "int": "a whole number ≥ 0",
+               "number": "a number", "bool": "true or false", "list": "a list",
+               "names": "a list of column names"}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+    if kind == "number":
+        return _is_number(value)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)  # names
+
+
+def _check_kinds(document: Mapping[str, Any], source: str) -> None:
+    """Refuse a field of the wrong kind (see :data:`FIELD_KINDS`), naming it."""
+    for dotted, kind in FIELD_KINDS.items():
+        parent: Any = document
+        *path, name = dotted.split(".")
+        for part in path:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or name not in parent:
+            continue  # absent (required fields were checked), or its object was null
+        value, optional = parent[name], kind.endswith("?")
+        kind = kind.rstrip("?")
+        if (value is None and optional) or _is_kind(value, kind):
+            continue
+        shown = repr(value) if len(repr(value)) <= 40 else f"{type(value).__name__}"
+        raise DataError(f"{source}: field '{dotted}' must be {_KIND_WORDS[kind]}"
+                        f"{' or null' if optional else ''}, got {shown}")
+
+
 def _has(document: Mapping[str, Any], dotted: str) -> bool:
     node: Any = document
     for part in dotted.split("."):
@@ -331,7 +391,14 @@ def _has(document: Mapping[str, Any], dotted: str) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """An int or a float (not a bool), and an int a float can hold."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an integer beyond 1.8e308
+        return False
+    return True
 
 
 def _floats(values: Any, n: int, what: str = "field") -> np.ndarray:

@@ -17,6 +17,7 @@ they are formed because uncentred sums lose digits (κ(XᵀX) = κ(X)²).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from math import hypot
 
@@ -145,12 +146,18 @@ class LeastSquares:
         n = X.shape[0]
         if n == 0:
             raise DataError("no observations to fit")
-        x_mean = X.mean(axis=0)
-        y_mean = float(y.mean())
-        Xc = X - x_mean
-        yc = y - y_mean
-        return cls(n=n, x_mean=x_mean, y_mean=y_mean, gram=(Xc.T @ Xc) / n,
-                   xty=(Xc.T @ yc) / n, yty=float(yc @ yc) / n, intercept=intercept)
+        with np.errstate(over="ignore", invalid="ignore"):
+            x_mean = X.mean(axis=0)
+            y_mean = float(y.mean())
+            Xc = X - x_mean
+            yc = y - y_mean
+            gram, xty, yty = (Xc.T @ Xc) / n, (Xc.T @ yc) / n, float(yc @ yc) / n
+        if not (np.isfinite(gram).all() and np.isfinite(xty).all() and math.isfinite(yty)) \
+                and np.isfinite(X).all() and np.isfinite(y).all():
+            # Finite values whose squares overflow (|v| ≳ 1e154): as the streaming readers say.
+            raise DataError("the values are too large to sum in double precision")
+        return cls(n=n, x_mean=x_mean, y_mean=y_mean, gram=gram, xty=xty, yty=yty,
+                   intercept=intercept)
 
     @property
     def n_features(self) -> int:

@@ -205,6 +205,36 @@ class PolyBasis(Basis):
             acc = (acc + abs(float(cf))) * ax
         return acc + abs(b or 0.0)
 
+    def check_raw(self, w: Sequence[float], b: float | None, y: FloatArray,
+                  rmse: float) -> None:
+        """Refuse raw-power coefficients that cannot carry the fit in float64.
+
+        Rounding the coefficients to float64 moves a fitted value by up to
+        δ = ε·max Σ|w_k||x|^k (+|b|). When the terms cancel (a high degree, or x far from 0),
+        δ can exceed the residuals, and the raw model then says nothing about the data: its
+        residuals are rounding noise (reported as an exact fit, RMSE 0) or worse. The fit is
+        refused when 32·δ > max(rmse, 10⁻⁶·spread of y), ``rmse`` being the orthogonal-basis
+        fit's (accurate: its features are orthonormal).
+
+        Raises
+        ------
+        DataError
+            Naming the column, the degree and the sizes involved.
+        """
+        y = np.asarray(y, dtype=np.float64)
+        centre = float(np.mean(y)) if self.intercept and y.size else 0.0
+        spread = float(np.max(np.abs(y - centre))) if y.size else 0.0
+        terms = float(np.max(self.raw_magnitude(w, b))) if self.n else 0.0
+        delta = float(np.finfo(np.float64).eps) * terms
+        if not math.isfinite(terms) or 32 * delta > max(rmse if math.isfinite(rmse) else 0.0,
+                                                         1e-6 * spread):
+            raise DataError(
+                f"a polynomial of degree {self.degree} in '{self.column}' cannot be written on "
+                f"the raw powers of x in double precision: its terms w_k·x^k reach "
+                f"{terms:.2g} and cancel to values of about {spread:.2g}, so rounding the "
+                f"coefficients alone moves a fitted value by up to {delta:.2g} (the residuals "
+                f"are about {rmse:.2g}); lower poly= (or shift x nearer 0)")
+
     def raw_columns(self) -> FloatArray:
         """The raw design x, x², …, x^K (float64), e.g. for ``numpy.linalg.lstsq``."""
         return np.column_stack([self.x**k for k in range(1, self.degree + 1)])

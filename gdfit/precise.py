@@ -110,6 +110,8 @@ def _finish(result: FitResult, basis: Basis, y: np.ndarray, w: np.ndarray, b: fl
             lstsq: tuple[np.ndarray, float | None] | Reference, *, level: float,
             **extra: Any) -> tuple[FitResult, FitStatistics]:
     """Statistics for raw (w, b) and the result restated in raw coefficients."""
+    if isinstance(basis, PolyBasis):
+        basis.check_raw(list(map(float, w)), b, y, result.rmse)
     stats = compute_statistics(basis, y, w, b, level=level, converged=result.success,
                                status=result.status, message=result.message)
     mse = stats.rss / stats.n

@@ -108,14 +108,15 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     start = time.perf_counter()
     rules, stall, stall_at = split_stall(rules)
     theta = np.array(theta0, dtype=np.float64)
-    loss, grad, gnorm = problem.loss_grad_norm(theta)
-    fevals = gevals = 1
-    state = policy.init(problem, theta)
-    # The loop runs ~10⁵ times a second on the statistics, so the per-iteration work is kept
-    # to what the stopping rules need: an Iterate is built only for the callback, the history
-    # and the end (``last`` holds its fields), and bound methods are looked up once.
+    # What the Ctrl-C handler needs exists before the protected region begins, so that Ctrl-C
+    # anywhere from the first evaluation to the last report ends the run the same way.
     k = 0
     last = StepInfo(math.nan)  # what the policy did in the latest iteration
+    loss = gnorm = math.nan
+    grad = np.full_like(theta, math.nan)
+    fevals = gevals = 0
+    best: tuple[Vector, float, Vector, float, int, StepInfo] | None = None
+    fired: tuple[StopReason, str] | None = None
 
     def iterate() -> Iterate:
         return Iterate(k, loss, gnorm, last.step_size, theta, grad, last.evaluations,
@@ -124,10 +125,6 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
     history: list[Iterate] = []
     # Every iterate goes to ``record`` (which decides what to keep) or, asked for, to history.
     keep = record if record is not None else (history.append if keep_history else None)
-    if keep is not None:
-        keep(iterate())
-    loss0 = loss
-    ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
     reported = -1
 
     def report(it: Iterate) -> None:
@@ -136,30 +133,39 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
             reported = it.iteration
             callback(it)
 
-    report(iterate())
-    # The next iteration to report: an int compared once per iteration (never, without callback).
-    advance = next_report or (lambda k: k + 1)
-    due = -1 if callback is None else advance(0)
-    # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
-    best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
-    best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
-    gnorm0 = gnorm
-    fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
-                                         vector_norm(theta), gnorm0, 0.0))
-    # Compute only what the rules read: the exact loss change costs a Hessian-vector product.
-    wanted = progress_fields(rules)
-    want_change = "loss_change" in wanted
-    want_norms = bool({"step_norm", "theta_norm"} & wanted)
-    want_clock = "elapsed" in wanted
-    want_delta = want_change or want_norms
-    nan = math.nan
-    update = policy.update
-    loss_grad_norm = problem.loss_grad_norm
-    loss_change = problem.loss_change
-    clock = time.perf_counter
-    isfinite = math.isfinite
-    checks = tuple((rule, rule.check) for rule in rules)
     try:
+        loss, grad, gnorm = problem.loss_grad_norm(theta)
+        fevals = gevals = 1
+        # The iterate of lowest loss so far, returned if Ctrl-C ends the run.
+        best_loss, best = loss, (theta, loss, grad, gnorm, k, last)
+        best_gnorm, moved = gnorm, 0  # the lowest ‖∇f‖, and the last iteration that lowered either
+        state = policy.init(problem, theta)
+        if keep is not None:
+            keep(iterate())
+        loss0 = loss
+        ceiling = DIVERGENCE_FACTOR * max(loss, np.finfo(np.float64).tiny)
+        report(iterate())
+        # The next iteration to report: an int compared once per iteration (never, without
+        # callback).
+        advance = next_report or (lambda k: k + 1)
+        due = -1 if callback is None else advance(0)
+        gnorm0 = gnorm
+        fired = first_reason(rules, Progress(0, loss, math.nan, gnorm, 0.0,
+                                             vector_norm(theta), gnorm0, 0.0))
+        # Compute only what the rules read: the exact loss change costs a Hessian-vector
+        # product.
+        wanted = progress_fields(rules)
+        want_change = "loss_change" in wanted
+        want_norms = bool({"step_norm", "theta_norm"} & wanted)
+        want_clock = "elapsed" in wanted
+        want_delta = want_change or want_norms
+        nan = math.nan
+        update = policy.update
+        loss_grad_norm = problem.loss_grad_norm
+        loss_change = problem.loss_change
+        clock = time.perf_counter
+        isfinite = math.isfinite
+        checks = tuple((rule, rule.check) for rule in rules)
         # The loop must not be the first statement of this try: CPython 3.11-3.13 can raise a
         # Ctrl-C that arrives on the loop's backward jump at the instruction before the loop's
         # head, outside the try, and it then escapes the except (python/cpython#108214).
@@ -217,20 +223,25 @@ def descend(problem: LeastSquares, theta0: Vector, policy: StepPolicy,
                         break
             if k - moved >= stall_at and fired is None and stall is not None:
                 fired = (StopReason.stalled, stall.message(k, moved, best[4]))
+        ran = k
+        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
+            theta, loss, grad, gnorm, k, last = best
+        report(iterate())
     except KeyboardInterrupt:
         if not catch_interrupt:
             raise
         ran = k
+        if best is None:  # Ctrl-C before the first evaluation was done: do it now
+            loss, grad, gnorm = problem.loss_grad_norm(theta)
+            fevals = gevals = 1
+            best = (theta, loss, grad, gnorm, k, last)
         if keep is not None and not (history and history[-1].iteration == k):
             keep(iterate())  # the last iterate, if Ctrl-C came before it was kept (a recorder
             # drops a repeat)
         fired = (StopReason.interrupted, interrupted_message(ran, best[4]))
         theta, loss, grad, gnorm, k, last = best
-    else:
-        ran = k
-        if fired is not None and fired[0] is StopReason.stalled:  # the best, as after Ctrl-C
-            theta, loss, grad, gnorm, k, last = best
-    report(iterate())
+        report(iterate())
+    assert fired is not None
     reason, message = fired
     return Descent(theta=theta, loss=loss, grad_norm=gnorm, iterations=ran,
                    reason=reason, message=message, function_evals=fevals, gradient_evals=gevals,

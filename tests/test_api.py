@@ -23,7 +23,9 @@ TUTORIAL_Y = np.array([2.0, 4.0, 6.0])
 def test_tutorial_fixed_step_reproduces_the_notebook() -> None:
     # The notebook: w = b = 0, α = 0.01, 1000 iterations
     # → w: 1.97078250602932, b: 0.06641823135781669
-    r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step="fixed", alpha=0.01, max_iter=1000, scale="none")
+    with pytest.warns(gdfit.ConvergenceWarning, match="max_iter"):  # the notebook: a budget
+        r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step="fixed", alpha=0.01, max_iter=1000,
+                      scale="none")
     assert math.isclose(r.w[0], 1.97078250602932, rel_tol=1e-9)
     assert r.b is not None and math.isclose(r.b, 0.06641823135781669, rel_tol=1e-9)
     assert r.iterations == 1000
@@ -34,9 +36,10 @@ def test_tutorial_fixed_step_reproduces_the_notebook() -> None:
 def test_tutorial_norm_step_circles_the_optimum_within_two_alpha() -> None:
     # With a constant length (shrink=1, the tutorial's step) every step has length α, so the
     # iterates end up circling (2, 0) at a distance of order α.
-    r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step=gdfit.make_step("norm", alpha=1e-4, shrink=1),
-                  max_iter=100_000, scale="none",
-                  extra_rules=build_extra_rules(stall_iter=0))
+    with pytest.warns(gdfit.ConvergenceWarning, match="max_iter"):  # it never converges
+        r = gdfit.fit(TUTORIAL_X, TUTORIAL_Y, step=gdfit.make_step("norm", alpha=1e-4, shrink=1),
+                      max_iter=100_000, scale="none",
+                      extra_rules=build_extra_rules(stall_iter=0))
     assert r.b is not None
     assert math.hypot(r.w[0] - 2.0, r.b) <= 2e-4
     assert r.stop_reason is StopReason.max_iter
@@ -74,8 +77,9 @@ def test_policies_reach_lstsq(step: str, d: int, intercept: bool) -> None:
 def test_norm_policy_ends_within_alpha_of_lstsq_in_scaled_units() -> None:
     X, y = random_problem(5, 200, 3)
     # The constant-length step (shrink=1), run for its whole budget (no stall rule).
-    r = gdfit.fit(X, y, step=gdfit.make_step("norm", alpha=1e-3, shrink=1), max_iter=20_000,
-                  history=True, extra_rules=build_extra_rules(stall_iter=0))
+    with pytest.warns(gdfit.ConvergenceWarning, match="max_iter"):  # it never converges
+        r = gdfit.fit(X, y, step=gdfit.make_step("norm", alpha=1e-3, shrink=1), max_iter=20_000,
+                      history=True, extra_rules=build_extra_rules(stall_iter=0))
     expected = lstsq(X, y)
     raw = gdfit.LeastSquares.from_arrays(X, y)
     scaling = gdfit.AffineScaling.standard(raw)
@@ -103,7 +107,8 @@ def test_backtracking_satisfies_armijo_at_every_step() -> None:
 
 def test_too_large_fixed_step_diverges_with_advice() -> None:
     X, y = random_problem(2, 50, 2)
-    r = gdfit.fit(X, y, step="fixed", alpha=5.0)
+    with pytest.warns(gdfit.ConvergenceWarning, match="diverged"):
+        r = gdfit.fit(X, y, step="fixed", alpha=5.0)
     assert r.stop_reason is StopReason.diverged
     assert r.exit_code is ExitCode.DIVERGED
     assert "smaller alpha=" in r.message and "step='exact'" in r.message

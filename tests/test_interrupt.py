@@ -1,5 +1,10 @@
 """Ctrl-C at any moment of a descent returns the best iterate so far, marked interrupted.
 
+Most tests are deterministic: :class:`Trap` raises KeyboardInterrupt (as Ctrl-C does) at the
+j-th call, for every j, of what a descent calls — the objective, the step policy, the batches,
+the progress callback — from the first evaluation to the last report. One test sends real
+signals, at random moments:
+
 CPython 3.11–3.13 can deliver a signal on a loop's backward jump with the frame pointing at the
 instruction *before* the jump target; when the loop is the first statement of a ``try`` that
 instruction lies outside the handler's range and the KeyboardInterrupt escapes the ``except``
@@ -21,9 +26,9 @@ from gdfit.result import FitResult, IterRecord
 from gdfit.steps import make_step
 from gdfit.stopping import StopReason
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+needs_setitimer = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
 
-RUNS = 200
+RUNS = 100
 
 
 @pytest.fixture
@@ -75,26 +80,120 @@ def check(results: list[FitResult]) -> None:
         assert r.loss == pytest.approx(float(np.mean((X @ r.w + r.b - y) ** 2)), rel=1e-9)
 
 
+@needs_setitimer
 @pytest.mark.usefixtures("alarm_is_ctrl_c")
 @pytest.mark.parametrize("rules", [
     {"grad_tol": 0.0, "loss_tol": 0.0},       # bounds only: the loop's fast path
     {"grad_tol": 0.0, "loss_tol": 1e-300},    # a loss-change rule: the general path
 ])
-def test_full_batch_descent_catches_ctrl_c_wherever_it_lands(rules: dict[str, float]) -> None:
+def test_full_batch_descent_catches_a_real_ctrl_c_wherever_it_lands(
+        rules: dict[str, float]) -> None:
     X, y = data()
     check(interrupted_runs(lambda arm: gdfit.fit(
         X, y, step="fixed", alpha=1e-9, max_iter=10**12, catch_interrupt=True, callback=arm,
         every=10**12, **rules)))
 
 
-@pytest.mark.usefixtures("alarm_is_ctrl_c")
-def test_minibatch_descent_catches_ctrl_c_wherever_it_lands() -> None:
+class Trap:
+    """Counts the calls a descent makes and raises KeyboardInterrupt at call number ``at``
+    (once), only while the descent itself runs (not while the fit is set up or summed up)."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.calls, self.active, self.sprung = at, 0, False, False
+
+    def tick(self) -> None:
+        if not self.active:
+            return
+        self.calls += 1
+        if self.calls - 1 == self.at and not self.sprung:
+            self.sprung = True
+            raise KeyboardInterrupt
+
+    def callback(self, record: IterRecord) -> None:
+        self.tick()
+
+
+@pytest.fixture
+def trap(monkeypatch: pytest.MonkeyPatch) -> Trap:
+    """A Trap wired into every call of the descent loops (set ``trap.at`` before the fit)."""
+    from gdfit import api, minibatch, steps
+    from gdfit.objective import LeastSquares
+
+    armed = Trap(-1)
+
+    def ticking(owner: type, name: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapped(self: object, *args: object, **kwargs: object) -> object:
+            armed.tick()
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapped)
+
+    for owner, name in [(LeastSquares, "loss_grad_norm"), (steps.FixedStep, "init"),
+                        (steps.FixedStep, "update"), (minibatch.MiniBatches, "next_batch"),
+                        (minibatch.MiniBatches, "loss_and_grad")]:
+        ticking(owner, name)
+
+    def active(module: object, name: str) -> None:
+        loop = getattr(module, name)
+
+        def run(*args: object, **kwargs: object) -> object:
+            armed.active = True
+            try:
+                return loop(*args, **kwargs)
+            finally:
+                armed.active = False
+
+        monkeypatch.setattr(module, name, run)
+
+    active(api, "descend")
+    active(minibatch, "descend_minibatch")
+    return armed
+
+
+def trapped_fit(trap: Trap, fit_with: str, *, history: bool = False) -> FitResult:
     X, y = data()
-    check(interrupted_runs(lambda arm: fit_minibatch(
-        X, y, batch_size=5, step="fixed", alpha=1e-9, max_iter=10**12, grad_tol=0.0,
-        loss_tol=0.0, catch_interrupt=True, callback=arm, every=10**12)))
+    options = dict(step="fixed", alpha=0.05, max_iter=6, grad_tol=0.0, loss_tol=0.0,
+                   catch_interrupt=True, callback=trap.callback, every=2, history=history)
+    if fit_with == "full":
+        return gdfit.fit(X, y, **options)  # type: ignore[arg-type]
+    return fit_minibatch(X, y, batch_size=10, **options)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("history", [False, True])
+@pytest.mark.parametrize("fit_with", ["full", "minibatch"])
+def test_ctrl_c_at_every_call_of_a_descent_ends_it_the_same_way(
+        trap: Trap, fit_with: str, history: bool) -> None:
+    trap.at = -1
+    whole = trapped_fit(trap, fit_with)
+    assert whole.stop_reason is StopReason.max_iter and trap.calls > 10  # the premise
+    for at in range(trap.calls):  # from the first evaluation to the last report
+        trap.at, trap.calls, trap.sprung = at, 0, False
+        try:
+            r = trapped_fit(trap, fit_with, history=history)
+        except KeyboardInterrupt:
+            pytest.fail(f"Ctrl-C at call {at} of the descent escaped it")
+        assert trap.sprung
+        check([r])
+        assert 0 <= r.iterations <= 6
+        if history:
+            assert r.history[0].iteration == 0 and r.history[-1].iteration == r.iterations
+
+
+@pytest.mark.parametrize("fit_with", ["full", "minibatch"])
+def test_ctrl_c_at_the_first_evaluation_returns_the_start(trap: Trap, fit_with: str) -> None:
+    trap.at = 0
+    r = trapped_fit(trap, fit_with)
+    assert r.stop_reason is StopReason.interrupted and r.iterations == 0
+    # θ = 0 in the standardised coordinates: w = 0 and b = ȳ in the data's.
+    assert np.all(r.w == 0) and r.b == pytest.approx(float(np.mean(data()[1])), rel=1e-12)
+    assert r.message == ("interrupted at iteration 0; the parameters are the last iterate, "
+                         "not a converged fit")
+    check([r])
+
+
+@needs_setitimer
 @pytest.mark.usefixtures("alarm_is_ctrl_c")
 def test_without_catch_interrupt_ctrl_c_propagates() -> None:
     X, y = data()

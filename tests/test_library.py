@@ -250,6 +250,7 @@ def test_the_command_line_gives_the_librarys_error(tmp_path: Any, argv: list[str
     assert result.stderr == f"gdfit: error: {path}: {DEPENDENT}\n"
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_with_the_rows_at_hand_the_rows_decide_a_near_dependency() -> None:
     # σ_min/σ_max ≈ 4e-8: the second moments (κ squared) cannot tell it from a dependency, the
     # standardised rows can (as --engine rows, which holds them, does).
@@ -516,7 +517,8 @@ def test_a_result_message_in_both_views(tmp_path: Any) -> None:
     with pytest.warns(gdfit.ConvergenceWarning, match=r"\(max_iter=3\) before grad_tol= was"):
         r = gdfit.fit(X3, Y3, step="fixed", alpha=0.01, max_iter=3)
     assert "--" not in r.message
-    diverged = gdfit.fit(X3, Y3, step="fixed", alpha=50.0, scale="none")
+    with pytest.warns(gdfit.ConvergenceWarning, match="diverged"):
+        diverged = gdfit.fit(X3, Y3, step="fixed", alpha=50.0, scale="none")
     assert "a smaller alpha= (it was 50), or step='exact' or step='backtracking'" in \
         diverged.message and "scale='standard'" in diverged.message
     path = tmp_path / "d.csv"

@@ -70,6 +70,7 @@ def test_every_row_is_used_once_per_epoch_in_a_new_order() -> None:
     assert orders[0] != orders[1]
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_seeded_runs_are_reproducible_and_seeds_differ() -> None:
     X, y = random_problem(4, 200, 3)
     a = fit_minibatch(X, y, batch_size=8, seed=7, step="fixed", alpha=0.02, max_iter=300,

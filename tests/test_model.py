@@ -92,6 +92,7 @@ def test_model_without_intercept(tmp_path: Path) -> None:
     np.testing.assert_allclose(model.predict(X), X @ result.w, rtol=1e-13)
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_the_document_holds_the_fit_settings_and_the_data_fingerprint(tmp_path: Path) -> None:
     X, y = random_problem(7, 30, 2)
     policy = make_step("fixed", alpha=0.05)

@@ -362,6 +362,7 @@ def test_bb_falls_back_and_clamps() -> None:
 MONOTONE = ["exact", "backtracking", "wolfe", "trust-region", "lipschitz", "cg"]
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 @pytest.mark.parametrize("name", MONOTONE)
 def test_monotone_policies_never_increase_the_loss_when_kappa_is_1e6(name: str) -> None:
     X, y = ill_conditioned()
@@ -386,6 +387,7 @@ def iterations_to(name: str, budget: int, **stop: float) -> int:
     return result.iterations if result.converged else budget
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_ranking_on_the_ill_conditioned_problem_is_what_theory_predicts() -> None:
     # Gradient shrunk 1000-fold: cg ≤ bb, exact ≪ fixed (α = 0.01 where 1/L = 1).
     its = {name: iterations_to(name, 20_000, rel_grad_tol=1e-3)
@@ -583,6 +585,7 @@ def test_step_reasons_are_formatted_when_read() -> None:
     assert info.step_size == pytest.approx(0.1 / gnorm)
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 @pytest.mark.parametrize("name", list(STEP_POLICIES))
 def test_every_policys_reasons_format_to_text(name: str) -> None:
     # Reasons built lazily (Why) must still read as the words the explain output shows: a

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from gdfit.cli import app
@@ -245,3 +247,57 @@ def test_cli_precise_on_plain_columns(write_csv: Callable[..., Path],
     ref = np.linalg.lstsq(np.column_stack([X, np.ones(30)]), y, rcond=None)[0]
     assert [*data["w"], data["b"]] == pytest.approx(ref, rel=1e-11)
     assert data["precise"]["refinement_rounds"] >= 1
+
+
+# --- raw-power coefficients that float64 cannot carry ------------------------------------
+
+def legendre_rmse(x: np.ndarray, y: np.ndarray, degree: int) -> float:
+    """The least-squares residual RMS of a degree-K polynomial, by numpy's Legendre fit on x
+    mapped to [−1, 1] (well conditioned: an independent reference)."""
+    t = (x - (x.min() + x.max()) / 2) / ((x.max() - x.min()) / 2)
+    coef = np.polynomial.legendre.legfit(t, y, degree)
+    return float(np.sqrt(np.mean((np.polynomial.legendre.legval(t, coef) - y) ** 2)))
+
+
+@pytest.mark.parametrize("degree", [21, 22, 25])
+def test_a_degree_past_what_float64_raw_powers_hold_is_refused(degree: int) -> None:
+    # sin(x) on [0, 10] at degree ≥ 21 used to be reported as an exact fit with RMSE 0.
+    x = np.linspace(0, 10, 200)
+    y = np.sin(x) + 0.01 * np.random.default_rng(0).normal(size=x.size)
+    with pytest.raises(DataError, match=f"a polynomial of degree {degree} in 'x0' cannot be "
+                                        "written on the raw powers of x in double precision"):
+        fit_model(x[:, None], y, poly=degree)
+
+
+def test_far_from_zero_even_a_low_degree_is_refused(tmp_path: Path) -> None:
+    x = np.linspace(100, 101, 50)
+    path = tmp_path / "far.csv"
+    path.write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in
+                                       zip(x.tolist(), np.sin(x).tolist(), strict=True)))
+    result = CliRunner().invoke(app, ["fit", str(path), "--poly", "8"])
+    assert result.exit_code == 1
+    assert (f"gdfit: error: {path}: a polynomial of degree 8 in 'x' "
+            "cannot be written on the raw powers") in result.stderr
+    assert "lower --poly" in result.stderr
+
+
+def test_an_exact_polynomial_far_from_zero_is_still_fitted() -> None:
+    x = np.linspace(100, 101, 30)
+    fitted = fit_model(x[:, None], (x - 100) ** 2, poly=2)
+    np.testing.assert_allclose([*fitted.result.w, fitted.result.b], [-200, 1, 10000],
+                               rtol=1e-8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(centre=st.floats(-150, 150), width=st.floats(0.5, 30), degree=st.integers(1, 24),
+       seed=st.integers(0, 2**32 - 1))
+def test_a_polynomial_fit_is_refused_or_its_rmse_is_the_references(
+        centre: float, width: float, degree: int, seed: int) -> None:
+    x = np.linspace(centre - width / 2, centre + width / 2, 60)
+    y = np.sin(x) + 0.01 * np.random.default_rng(seed).normal(size=x.size)
+    try:
+        fitted = fit_model(x[:, None], y, poly=degree)
+    except DataError as exc:
+        assert "cannot be written on the raw powers" in str(exc)
+        return
+    assert fitted.result.rmse == pytest.approx(legendre_rmse(x, y, degree), rel=1e-3)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from gdfit.basis import ColumnBasis
 from gdfit.cli import app
-from gdfit.errors import DataError, OptionError
+from gdfit.errors import ConvergenceWarning, DataError, OptionError
 from gdfit.precise import fit_model
 from gdfit.render_stats import fmt_p, stats_dict, stats_table
 from gdfit.stats import compute_statistics, statistics
@@ -165,7 +165,8 @@ def test_rank_deficiency_through_the_cli(write_csv: Callable[..., Path]) -> None
 
 def test_unconverged_run_is_flagged_beside_its_statistics(
         write_csv: Callable[..., Path]) -> None:
-    fitted = fit_model(np.column_stack([X1, X1**2]), Y1, features=("a", "b"), max_iter=1)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        fitted = fit_model(np.column_stack([X1, X1**2]), Y1, features=("a", "b"), max_iter=1)
     assert not fitted.stats.converged
     assert any("stopped short of its tolerance" in note for note in fitted.stats.notes)
     path = write_csv("a,b,y\n" + "".join(f"{a},{a * a},{v}\n" for a, v in zip(X1, Y1,

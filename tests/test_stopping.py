@@ -218,7 +218,8 @@ def test_time_limit_ends_a_run_as_a_budget() -> None:
     assert not result.converged and result.exit_code is ExitCode.OK
     # ... but with a tolerance on, it means the run stopped short of it.
     X, y = random_problem(3, 200, 6)
-    short = gdfit.fit(X, y, step="fixed", extra_rules=build_extra_rules(time_limit=1e-9))
+    with pytest.warns(gdfit.ConvergenceWarning, match="time_limit"):
+        short = gdfit.fit(X, y, step="fixed", extra_rules=build_extra_rules(time_limit=1e-9))
     assert short.stop_reason is StopReason.time_limit
     assert short.exit_code is ExitCode.NOT_CONVERGED
 
@@ -282,6 +283,7 @@ def test_fit_cli_refuses_a_negative_patience(tutorial_csv: Any) -> None:
     assert result.exit_code == 2 and "--patience" in result.stderr
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_loop_computes_only_the_progress_fields_the_rules_read() -> None:
     from gdfit.stopping import ALL_PROGRESS_FIELDS, GradTol, LossTol, MaxIter, progress_fields
 

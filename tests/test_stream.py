@@ -311,6 +311,7 @@ def test_ctrl_c_while_reading_keeps_the_rows_read(
 # Engines
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 @pytest.mark.parametrize(("step", "alpha", "scale", "intercept", "d"), [
     ("exact", None, "standard", True, 1),
     ("backtracking", None, "standard", True, 3),

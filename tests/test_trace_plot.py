@@ -217,6 +217,7 @@ def test_cli_plot_goes_to_stderr_and_stdout_stays_json(housing_like: Path) -> No
     assert "iteration" in r.stderr
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_png_with_contours_for_one_x_column(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     X, y = random_problem(26, 40, 1)
@@ -285,6 +286,7 @@ def test_explain_does_the_tutorial_arithmetic(tutorial_csv: Path) -> None:
            f"{result['w'][0]:.6g}" in text
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.errors.ConvergenceWarning")  # budgets on purpose
 def test_explain_replays_the_fit_exactly_in_scaled_coordinates() -> None:
     X, y = random_problem(28, 30, 2)
     policy = make_step("backtracking")

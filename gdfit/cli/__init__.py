@@ -118,7 +118,28 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Ctrl-C (or SIGTERM, where a command treats it as Ctrl-C) that lands before a command's
+    own handler is in place — while Python loads the command's modules, parses the options,
+    or between two steps — ends the run the same way: ``gdfit: error: interrupted``, exit 130.
+    """
+    try:
+        _main()
+    except KeyboardInterrupt:
+        _interrupted()
+
+
+def _interrupted() -> None:
+    try:
+        sys.stderr.write("gdfit: error: interrupted\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed or gone: the exit code says it
+        pass
+    sys.exit(int(ExitCode.INTERRUPTED))
+
+
+def _main() -> None:
     from gdfit.ascii import protect
 
     for stream in (sys.stdout, sys.stderr):  # an ASCII terminal: ASCII names, never a crash
@@ -136,6 +157,10 @@ def main() -> None:
         _app_for(sys.argv)()
     except Exception as exc:  # a bug: one line unless the user asked for the trace
         from gdfit.cli.common import err, quiet_broken_pipe, traceback_wanted
+        from gdfit.cli.usage import caused_by_interrupt
+
+        if caused_by_interrupt(exc):  # Ctrl-C as Python set up a class (see usage.py)
+            raise KeyboardInterrupt from None
 
         if isinstance(exc, BrokenPipeError):
             quiet_broken_pipe()

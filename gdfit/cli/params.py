@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 #: Library parameters that are command-line options: ``--`` and the name with dashes.
 PARAMETERS = ("batch_size", "every", "grad_tol", "intercept", "loss_tol", "max_iter",
               "on_bad_rows", "param_tol", "patience", "patience_tol", "poly", "precise",
-              "rel_grad_tol", "rel_loss_tol", "scale", "seed", "stall_iter", "step", "steps",
+              "rel_grad_tol", "rel_loss_tol", "scale", "seed", "sep", "stall_iter", "step",
+              "steps",
               "time_limit")
 #: Library parameters whose option has another name.
 RENAMED = {"level": "--ci", "features": "--x", "target": "--y"}

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - older typer uses Click itself
     from click import types as click_types  # type: ignore[no-redef]
 
 from gdfit.cli.common import note
+from gdfit.errors import ExitCode
 
 #: How a value of each Click number type is described in a message.
 _KIND = ((click_types.IntParamType, "a whole number"), (click_types.FloatParamType, "a number"))
@@ -128,8 +129,35 @@ def report_usage_error(exc: Any) -> int:
     return int(exc.exit_code)
 
 
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a Ctrl-C: Python wraps a KeyboardInterrupt raised while a
+    class body is set up (``__set_name__``, as a module is imported) in a RuntimeError."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
+
+
 class GdfitGroup(TyperGroup):
     """Typer's group, with Click's errors printed in gdfit's one-line style."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; a Ctrl-C that escapes it (one that lands outside the command's own
+        handlers: while it loads its modules, between reading and fitting …) ends it as theirs
+        do, ``gdfit: error: interrupted`` and exit 130 (Typer would exit 130 silently)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            pass
+        except Exception as exc:
+            if not caused_by_interrupt(exc):
+                raise
+        note("gdfit: error: interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
