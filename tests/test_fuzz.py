@@ -407,26 +407,48 @@ def test_csv_edge_files_through_every_engine(tmp_path: Path, text: str, engine: 
 
 
 @pytest.mark.parametrize("engine", ["gram", "rows"])
-@pytest.mark.parametrize("text", ["x,y\n1,1e308\n2,-1e308\n3,1e308\n",
-                                  "x,y\n1e200,1\n2e200,2\n3e200,3\n"])
-def test_values_too_large_to_square_are_a_data_error_on_every_engine(
-        tmp_path: Path, engine: str, text: str) -> None:
-    # The rows engine used to report such a file 'converged', every number NaN, exit 0.
+@pytest.mark.parametrize(("text", "w", "b"), [("x,y\n1,1e308\n2,-1e308\n3,1e308\n", 0.0, 1e308 / 3),
+                                          ("x,y\n1e200,1\n2e200,2\n3e200,3\n", 1e-200, 0.0)])
+def test_values_too_large_to_square_are_fitted_on_every_engine(
+        tmp_path: Path, engine: str, text: str, w: float, b: float) -> None:
+    # The rows engine used to report such a file 'converged', every number NaN, exit 0; then
+    # (found by this fuzzer) a data error; now the columns are divided by powers of two before
+    # anything is squared (gdfit.magnitude) and the fit is the exact one.
+    import json
+    import math
+
     path = tmp_path / "data.csv"
     path.write_text(text)
-    result = run_clean("fit", path, "--engine", engine)
-    assert result.exit_code == 1
-    assert f"{path}: the values are too large to sum in double precision" in result.stderr
+    result = run_clean("fit", path, "--engine", engine, "-q", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["status"] == "converged"
+    assert math.isclose(out["w"][0], w, rel_tol=1e-12, abs_tol=1e-300)
+    assert math.isclose(out["b"], b, rel_tol=1e-12, abs_tol=1e-15)
 
 
-def test_values_too_large_to_square_are_a_data_error_in_the_library() -> None:
+def test_values_too_large_to_square_are_fitted_in_the_library() -> None:
+    import math
+
     import numpy as np
 
     import gdfit
+
+    r = gdfit.fit(np.array([[1.0], [2.0], [3.0]]), np.array([1e308, -1e308, 1e308]))
+    assert r.b is not None and math.isfinite(r.b) and math.isclose(r.b, 1e308 / 3, rel_tol=1e-12)
+    assert abs(r.w[0]) <= 1e-12 * 1e308
+
+
+def test_squares_that_overflow_are_a_data_error_where_no_scaling_was_done() -> None:
+    # The last line of defence (LeastSquares.from_arrays): a caller that hands it unscaled
+    # values whose squares overflow gets a data error, never NaN reported as converged.
+    import numpy as np
+
     from gdfit.errors import DataError
+    from gdfit.objective import LeastSquares
 
     with pytest.raises(DataError, match="too large to sum"):
-        gdfit.fit(np.array([[1.0], [2.0], [3.0]]), np.array([1e308, -1e308, 1e308]))
+        LeastSquares.from_arrays(np.array([[1.0], [2.0], [3.0]]), np.array([1e308, -1e308, 1e308]))
 
 
 @pytest.mark.parametrize("args", [
@@ -717,8 +739,8 @@ def test_dask_reports_a_data_error_once_without_the_workers_log(tmp_path: Path) 
     assert done.returncode == 1
     # (Dask may warn of other things on a busy machine, a port in use for instance.)
     assert done.stderr.splitlines().count(
-        f"gdfit: error: {path}: missing or non-finite values in column 'y'; use --dropna to "
-        "drop such rows (--engine gram names the line)") == 1
+        f"gdfit: error: {path}: missing or non-finite values in column 'y' on line 3; use "
+        "--dropna to drop such rows") == 1
     assert "Compute Failed" not in done.stderr and "Traceback" not in done.stderr
 
 
