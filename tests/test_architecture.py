@@ -1,0 +1,48 @@
+"""The shape of the package: no import cycles among gdfit's modules (issue 12).
+
+The import graph is parsed from the sources (benchmarks/import_cycles.py); only imports that
+run when a module is imported count (not those inside functions or under ``TYPE_CHECKING``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scanner() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("import_cycles",
+                                                  ROOT / "benchmarks" / "import_cycles.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_import_cycles_at_module_level() -> None:
+    scan = scanner()
+    top, _ = scan.import_graphs(ROOT)
+    assert "gdfit.steps" in top and "gdfit.objective" in top["gdfit.steps"]
+    assert scan.cycles(top) == []
+
+
+def test_the_scanner_finds_cycles_and_ignores_deferred_imports(tmp_path: Path) -> None:
+    scan = scanner()
+    pkg = tmp_path / "gdfit"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from gdfit.b import x\n")
+    (pkg / "b.py").write_text("from . import c\nx = 1\n")
+    (pkg / "c.py").write_text("import gdfit.a\n")
+    (pkg / "d.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                              "    from gdfit import e\n")
+    (pkg / "e.py").write_text("def f():\n    from gdfit.d import g\n")
+    top, deferred = scan.import_graphs(tmp_path)
+    assert scan.cycles(top) == [["gdfit.a", "gdfit.b", "gdfit.c"]]
+    assert top["gdfit.d"] == set() and deferred["gdfit.e"] == {"gdfit.d"}
+    assert scan.cycles(scan.merged(top, deferred)) == [["gdfit.a", "gdfit.b", "gdfit.c"]]
