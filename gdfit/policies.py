@@ -10,7 +10,6 @@ The strong-Wolfe line search itself is :func:`gdfit.linesearch.scalar_search_wol
 from __future__ import annotations
 
 import math
-from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,35 +18,7 @@ from gdfit.choices import BBVariant, TrustRegionMethod
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration, scalar_search_wolfe
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.steps import StepInfo, StepPolicy, Why
-
-Update = tuple[Vector, StepInfo, Any]
-
-
-def positive(option: str, value: float) -> float:
-    """``value`` as a float, or an OptionError naming parameter ``option`` unless it is finite
-    and > 0."""
-    if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"{option}= must be a positive number, got {value:g}")
-    return float(value)
-
-
-def fraction(option: str, value: float, *, closed_low: bool = False) -> float:
-    """``value`` in (0, 1) (or [0, 1) with ``closed_low``), else an OptionError naming it."""
-    low_ok = value >= 0 if closed_low else value > 0
-    if not (math.isfinite(value) and low_ok and value < 1):
-        bracket = "[0, 1)" if closed_low else "(0, 1)"
-        raise OptionError(f"{option}= must lie in {bracket}, got {value:g}")
-    return float(value)
-
-
-def choice(option: str, value: str | Enum, allowed: type[Enum]) -> str:
-    """The plain string of ``value`` if it names a member of ``allowed``, else an OptionError."""
-    text = str(value.value if isinstance(value, Enum) else value)
-    names = [str(member.value) for member in allowed]
-    if text not in names:
-        raise OptionError(f"{option}= must be one of {', '.join(names)}; got '{text}'")
-    return text
+from gdfit.step_base import StepInfo, StepPolicy, Update, Why, choice, fraction, positive
 
 
 class LipschitzStep(StepPolicy):

@@ -17,8 +17,7 @@ from gdfit.choices import NesterovRestart
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.policies import choice, fraction, positive
-from gdfit.steps import StepInfo, StepPolicy, Why
+from gdfit.step_base import StepInfo, StepPolicy, Why, choice, fraction, positive
 
 Update = tuple[Vector, StepInfo, Any]
 
