@@ -46,3 +46,36 @@ def test_the_scanner_finds_cycles_and_ignores_deferred_imports(tmp_path: Path) -
     assert scan.cycles(top) == [["gdfit.a", "gdfit.b", "gdfit.c"]]
     assert top["gdfit.d"] == set() and deferred["gdfit.e"] == {"gdfit.d"}
     assert scan.cycles(scan.merged(top, deferred)) == [["gdfit.a", "gdfit.b", "gdfit.c"]]
+
+
+def dead_code() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dead_code",
+                                                  ROOT / "benchmarks" / "dead_code.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Methods that nothing in gdfit calls because another library does: the file protocol of the
+#: atomic writer, Click's help formatting.
+CALLED_FROM_OUTSIDE = {"writelines", "format_help"}
+
+
+def test_no_function_or_class_without_a_caller() -> None:
+    unused, _ = dead_code().dead(ROOT)
+    assert {name for _, name, _ in unused} - CALLED_FROM_OUTSIDE == set(), unused
+
+
+def test_the_dead_code_scan_sees_uses_and_ignores_docstrings(tmp_path: Path) -> None:
+    pkg = tmp_path / "gdfit"
+    pkg.mkdir()
+    (pkg / "a.py").write_text('"""See :func:`gone`."""\n\ndef used():\n    pass\n\n'
+                              'def gone():\n    """gone() is named here only."""\n\n'
+                              'def named():\n    pass\n\nEXPORTS = {"named": 1}\n')
+    (pkg / "b.py").write_text("from gdfit.a import used\n\nused()\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("from gdfit.a import gone\n")
+    unused, outside = dead_code().dead(tmp_path)
+    assert unused == [] and [(n, w) for _, n, _, w in outside] == [("gone", "tests")]
