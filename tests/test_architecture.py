@@ -1,7 +1,8 @@
-"""The shape of the package: no import cycles among gdfit's modules (issue 12).
+"""The shape of the package (issue 12): no import cycles among gdfit's modules, no dead code.
 
 The import graph is parsed from the sources (benchmarks/import_cycles.py); only imports that
 run when a module is imported count (not those inside functions or under ``TYPE_CHECKING``).
+Definitions without a use are found by benchmarks/dead_code.py.
 """
 
 from __future__ import annotations
@@ -14,14 +15,22 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def scanner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("import_cycles",
-                                                  ROOT / "benchmarks" / "import_cycles.py")
+def script(name: str) -> ModuleType:
+    """benchmarks/NAME.py as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def scanner() -> ModuleType:
+    return script("import_cycles")
+
+
+def dead_code() -> ModuleType:
+    return script("dead_code")
 
 
 def test_no_import_cycles_at_module_level() -> None:
@@ -46,16 +55,6 @@ def test_the_scanner_finds_cycles_and_ignores_deferred_imports(tmp_path: Path) -
     assert scan.cycles(top) == [["gdfit.a", "gdfit.b", "gdfit.c"]]
     assert top["gdfit.d"] == set() and deferred["gdfit.e"] == {"gdfit.d"}
     assert scan.cycles(scan.merged(top, deferred)) == [["gdfit.a", "gdfit.b", "gdfit.c"]]
-
-
-def dead_code() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("dead_code",
-                                                  ROOT / "benchmarks" / "dead_code.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 #: Methods that nothing in gdfit calls because another library does: the file protocol of the
