@@ -10,7 +10,7 @@ re-exported here; the other policies are in :mod:`gdfit.policies` and
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -43,6 +43,14 @@ from gdfit.step_base import (  # noqa: F401  (re-exported)
 )
 
 
+class FixedState(NamedTuple):
+    """:class:`FixedStep`'s state: α as a 0-d array (NumPy multiplies by one faster than by a
+    Python float) and the StepInfo, which is the same at every iteration: made once per run."""
+
+    alpha: np.ndarray
+    info: StepInfo
+
+
 class FixedStep(StepPolicy):
     """Constant step: θ ← θ − α·∇f(θ).
 
@@ -58,10 +66,8 @@ class FixedStep(StepPolicy):
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = positive("alpha", alpha)
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        # α as a 0-d array (NumPy multiplies by one faster than by a Python float) and the
-        # StepInfo, which is the same at every iteration: made once per run.
-        return np.array(self.alpha), StepInfo(self.alpha, 0, False, "constant α")
+    def init(self, problem: LeastSquares, theta: Vector) -> FixedState:
+        return FixedState(np.array(self.alpha), StepInfo(self.alpha, 0, False, "constant α"))
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
