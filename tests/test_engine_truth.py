@@ -62,13 +62,15 @@ def evaluations(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 def test_json_engine_is_the_engine_that_descended(options: list[str], tmp_path: Path,
                                                   evaluations: Counter[str]) -> None:
     options = [str(tmp_path / "trace.csv") if o == "TRACE" else o for o in options]
-    out = runner.invoke(app, ["fit", DATA, "-q", "-f", "json", *options])
+    out = runner.invoke(app, ["fit", DATA, "-f", "json", *options])
     assert out.exit_code in (0, 3), out.output
     engine = json.loads(out.stdout)["engine"]
     if evaluations["rows"]:
         assert engine == "rows", (engine, evaluations)
     else:
         assert engine == "gram" and evaluations["statistics"] > 0, (engine, evaluations)
+    # The note on stderr, written before the descent, names the same engine.
+    assert f"; engine {engine}" in out.stderr, out.stderr
 
 
 def test_library_fits_record_their_engine(evaluations: Counter[str]) -> None:
