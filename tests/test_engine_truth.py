@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 import gdfit
 from gdfit.cli import app
 from gdfit.engines import RowsLeastSquares, fit_rows
+from gdfit.errors import OptionError
 from gdfit.minibatch import MiniBatches, fit_minibatch
 from gdfit.objective import LeastSquares
 
@@ -84,4 +85,9 @@ def test_library_fits_record_their_engine(evaluations: Counter[str]) -> None:
     assert fit_minibatch(X, y, batch_size=20, step="adam", max_iter=50,
                          grad_tol=0).engine == "rows"
     assert fit_minibatch(X, y, batch_size=None).engine == "gram"
-    assert gdfit.fit_statistics(LeastSquares.from_arrays(X, y)).engine == "gram"
+    problem = LeastSquares.from_arrays(X, y)
+    assert gdfit.fit_statistics(problem).engine == "gram"
+    # Statistics reduced on a Dask cluster (gdfit.dask_engine) are named by their caller.
+    assert gdfit.fit_statistics(problem, engine="dask").engine == "dask"
+    with pytest.raises(OptionError, match="engine= of a fit from statistics"):
+        gdfit.fit_statistics(problem, engine="rows")
