@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from gdfit.arrays import _check_unique, design
 from gdfit.basis import check_rank_moments, check_rank_rows
-from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER
+from gdfit.choices import DEFAULT_GRAD_TOL, DEFAULT_LOSS_TOL, DEFAULT_MAX_ITER, Engine
 from gdfit.errors import DataError, OptionError
 from gdfit.history import Recorder, as_recorder
 from gdfit.magnitude import Units
@@ -284,24 +284,34 @@ def fit_statistics(
     history: bool | Recorder = False,
     catch_interrupt: bool = False,
     extra_rules: Sequence[StopRule] = (),
+    engine: Engine | str = Engine.gram,
 ) -> FitResult:
     """Fit from sufficient statistics alone; the parameters mean what they mean in :func:`fit`.
 
     Whether the model has an intercept is ``problem.intercept``. The loss and R² come from the
     statistics, and the reference solution from the standardised normal equations.
+    ``engine`` is where the statistics were computed, recorded as ``FitResult.engine``:
+    ``"gram"`` (here or by :mod:`gdfit.stream`) or ``"dask"`` (by :mod:`gdfit.dask_engine`).
     """
+    source = engine.value if isinstance(engine, Engine) else str(engine)
+    if source not in (Engine.gram.value, Engine.dask.value):
+        raise OptionError(f"engine= of a fit from statistics is 'gram' or 'dask', not "
+                          f"{source!r}")
     setup = prepare(problem, features, step=step, alpha=alpha, max_iter=max_iter,
                     grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, every=every,
                     extra_rules=extra_rules)
     return descend_statistics(setup, target=target or "y", callback=callback, every=every,
-                              history=history, catch_interrupt=catch_interrupt)
+                              history=history, catch_interrupt=catch_interrupt,
+                              engine=source)
 
 
 def descend_statistics(setup: Setup, *, target: str,
                        callback: Callable[[IterRecord], Any] | None, every: int | None,
-                       history: bool | Recorder, catch_interrupt: bool) -> FitResult:
+                       history: bool | Recorder, catch_interrupt: bool,
+                       engine: str = "gram") -> FitResult:
     """Descend on ``setup.raw``'s statistics in the scaled coordinates; the loss and R² come
-    from the statistics, the reference solution from the standardised normal equations."""
+    from the statistics, the reference solution from the standardised normal equations.
+    ``FitResult.engine`` is ``engine``: every loss and gradient came from the statistics."""
     problem = setup.raw
     scaled = setup.scaling.transform(problem)
     run, records = run_descent(setup, partial(descend, scaled), callback=callback, every=every,
@@ -309,7 +319,7 @@ def descend_statistics(setup: Setup, *, target: str,
     mse = run.loss * setup.scaling.loss_factor
     return build_result(setup, run, records, target=target, loss=mse,
                         r2=statistics_quality(problem, mse),
-                        lstsq=reference_from_statistics(problem))
+                        lstsq=reference_from_statistics(problem), engine=engine)
 
 
 #: Rows × columns up to which a fit from the statistics takes its reference from the rows

@@ -36,13 +36,6 @@ FloatArray = NDArray[np.float64]
 SINGULAR_RATIO = float(np.sqrt(np.finfo(np.float64).eps))
 
 
-def to_longdouble(value: Fraction | float) -> np.longdouble:
-    """The nearest long double to an exact rational (via a double-double split)."""
-    hi = float(value)
-    lo = float(Fraction(value) - Fraction(hi))
-    return LD(hi) + LD(lo)
-
-
 def exact(values: Sequence[float] | FloatArray) -> list[Fraction]:
     """Float64 values as exact rationals."""
     return [Fraction(float(v)) for v in values]
@@ -114,12 +107,6 @@ def dd_mul_dd(a: DD, b: DD) -> DD:
     return hi, e - (hi - p)
 
 
-def dd_from_longdouble(a: LongVector) -> DD:
-    """A long double array as an exact double-double (64 bits fit in 106)."""
-    hi = np.asarray(a, dtype=np.float64)
-    return hi, np.asarray(a - hi.astype(LD), dtype=np.float64)
-
-
 def dd_sum(a: DD) -> float:
     """Σ a, correctly rounded to float64 (``math.fsum`` of every part)."""
     return math.fsum(np.concatenate([a[0].ravel(), a[1].ravel()]).tolist())
@@ -150,10 +137,6 @@ class Basis(ABC):
     @abstractmethod
     def features_dd(self) -> DD:
         """The basis features on the rows, n × m, in double-double arithmetic."""
-
-    def features_ld(self) -> LongVector:
-        """The basis features rounded to long double."""
-        return dd_to_longdouble(self.features_dd())
 
     @abstractmethod
     def to_raw(self, gamma: Sequence[Fraction], b: Fraction | None) -> tuple[list[Fraction],

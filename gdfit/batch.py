@@ -1,7 +1,7 @@
 """Many fits in one run: several files as one data set, one fit per file, one per group.
 
 The command line's ``--each-file`` and ``--group-by`` are clients of :func:`fit_each_file`
-and :func:`fit_groups`, which yield one :class:`BatchRow` per fit as soon as it is done.
+and :func:`fit_dataset`, which yield one :class:`BatchRow` per fit as soon as it is done.
 A file or a group that cannot be fitted becomes a row holding its error, and the loop goes
 on; :func:`batch_exit_code` then summarises the run.
 """
@@ -162,13 +162,6 @@ def fit_dataset(data: Dataset, **options: Any) -> Iterator[BatchRow]:
         yield row
         if row.status == StopReason.interrupted.value:
             return
-
-
-def fit_groups(data: Dataset, **options: Any) -> Iterator[BatchRow]:
-    """One fit per group of ``data.keys`` (see :func:`fit_dataset`)."""
-    if data.keys is None:
-        raise DataError("no group key columns were read (read_dataset(by=...))")
-    yield from fit_dataset(data, **options)
 
 
 def fit_each_file(paths: Sequence[str], *, read: Mapping[str, Any] | None = None,

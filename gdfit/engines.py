@@ -353,7 +353,7 @@ def fit_interrupted_read(moments: Any, info: StreamInfo, *, intercept: bool,
         return None
     what = (f"interrupted while reading: fitted to the first {moments.n} rows only "
             f"(after {result.iterations} iterations, {result.status})")
-    return replace(result, stop_reason=StopReason.interrupted, message=what, engine="gram")
+    return replace(result, stop_reason=StopReason.interrupted, message=what)
 
 
 def moment_statistics(problem: LeastSquares, result: FitResult, *, level: float = 0.95) -> Any:

@@ -41,13 +41,6 @@ if TYPE_CHECKING:
 SAFE_EXPONENT = 200
 
 
-def power_of_two(value: float) -> float:
-    """2^e with 2^(e−1) ≤ |value| < 2^e (1 for 0 or a non-finite value)."""
-    if value == 0 or not math.isfinite(value):
-        return 1.0
-    return math.ldexp(1.0, math.frexp(abs(value))[1])
-
-
 def _ldexp(value: float, k: int) -> float:
     """value·2^k as a double (±inf or 0 when out of range; NaN stays NaN)."""
     with np.errstate(over="ignore", under="ignore"):

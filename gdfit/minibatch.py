@@ -361,4 +361,5 @@ def fit_minibatch(
                         lstsq=reference_from_rows(Xa, ya, intercept),
                         gradient="full-data gradient norm",
                         step=f"{setup.policy.describe()} on batches of {batches.batch_size}",
-                        epochs=-(-run.iterations // batches.batches_per_epoch))
+                        epochs=-(-run.iterations // batches.batches_per_epoch),
+                        engine="rows")  # the steps' gradients come from batches of rows

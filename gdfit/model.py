@@ -18,9 +18,9 @@ NaN and infinities are written as ``null``):
                       ``stopping`` (``max_iter``, ``grad_tol``, ``loss_tol``; ``null`` when
                       unknown), and how it ended: ``status``, ``converged``, ``stop_reason``,
                       ``message``, ``iterations``, ``epochs`` (mini-batch runs, else
-                      ``null``), ``engine`` (how the data were read, ``null`` when
-                      unknown), ``function_evals``, ``gradient_evals``,
-                      ``grad_norm``, ``elapsed_s``.
+                      ``null``), ``engine`` (where the descent's loss and gradient
+                      came from: ``gram``, ``rows``, ``dask``; ``null`` when unknown),
+                      ``function_evals``, ``gradient_evals``, ``grad_norm``, ``elapsed_s``.
 ``statistics``        Fit on the training data: ``loss`` (MSE), ``rmse``, ``r2``, ``n_obs``.
 ``reference``         The exact least-squares solution (``w``, ``b``) of the training data.
 ``training_data``     Fingerprint of the training data: ``sources`` (paths, ``<stdin>``),

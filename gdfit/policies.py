@@ -10,8 +10,7 @@ The strong-Wolfe line search itself is :func:`gdfit.linesearch.scalar_search_wol
 from __future__ import annotations
 
 import math
-from enum import Enum
-from typing import Any, ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -19,35 +18,39 @@ from gdfit.choices import BBVariant, TrustRegionMethod
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration, scalar_search_wolfe
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.steps import StepInfo, StepPolicy, Why
-
-Update = tuple[Vector, StepInfo, Any]
+from gdfit.step_base import StepInfo, StepPolicy, Update, Why, choice, fraction, positive
 
 
-def positive(option: str, value: float) -> float:
-    """``value`` as a float, or an OptionError naming parameter ``option`` unless it is finite
-    and > 0."""
-    if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"{option}= must be a positive number, got {value:g}")
-    return float(value)
+class LipschitzState(NamedTuple):
+    """L = λ_max(H) and the power iterations that estimated it."""
+
+    lam: float
+    iterations: int
 
 
-def fraction(option: str, value: float, *, closed_low: bool = False) -> float:
-    """``value`` in (0, 1) (or [0, 1) with ``closed_low``), else an OptionError naming it."""
-    low_ok = value >= 0 if closed_low else value > 0
-    if not (math.isfinite(value) and low_ok and value < 1):
-        bracket = "[0, 1)" if closed_low else "(0, 1)"
-        raise OptionError(f"{option}= must lie in {bracket}, got {value:g}")
-    return float(value)
+class BBState(NamedTuple):
+    """The iteration, the last step s (None: none yet or it failed) and the recent losses."""
+
+    k: int
+    step: Vector | None
+    recent: tuple[float, ...]
 
 
-def choice(option: str, value: str | Enum, allowed: type[Enum]) -> str:
-    """The plain string of ``value`` if it names a member of ``allowed``, else an OptionError."""
-    text = str(value.value if isinstance(value, Enum) else value)
-    names = [str(member.value) for member in allowed]
-    if text not in names:
-        raise OptionError(f"{option}= must be one of {', '.join(names)}; got '{text}'")
-    return text
+class TrustState(NamedTuple):
+    """The radius Δ and the Hessian (formed once for the dogleg, else None)."""
+
+    radius: float
+    hessian: Vector | None
+
+
+class CGState(NamedTuple):
+    """The restart period, steps since the last reset, the direction p (None: restart) and
+    the previous ‖∇f‖²."""
+
+    period: int
+    since: int
+    direction: Vector | None
+    gg_prev: float
 
 
 class LipschitzStep(StepPolicy):
@@ -62,12 +65,11 @@ class LipschitzStep(StepPolicy):
     name = "lipschitz"
     formula = "α = 1/L,  L = λ_max(H) by power iteration"
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        lam, its = power_iteration(problem.hvp, problem.dim)
-        return lam, its
+    def init(self, problem: LeastSquares, theta: Vector) -> LipschitzState:
+        return LipschitzState(*power_iteration(problem.hvp, problem.dim))
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
-               state: Any) -> Update:
+               state: LipschitzState) -> Update:
         lam, its = state
         if lam <= 0:
             return theta, StepInfo(0.0, reason="H = 0: no curvature, nothing to do"), state
@@ -103,11 +105,11 @@ class WolfeLineSearch(StepPolicy):
         if not self.c1 < self.c2:
             raise OptionError(f"c1= ({c1:g}) must be smaller than c2= ({c2:g})")
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
+    def init(self, problem: LeastSquares, theta: Vector) -> float | None:
         return None  # the previous iteration's decrease, for the first trial (eq. 3.60)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
-               state: Any) -> Update:
+               state: float | None) -> Update:
         gg = float(grad @ grad)
         if gg == 0.0:
             return theta, StepInfo(0.0, reason="zero gradient: nothing to do"), state
@@ -175,11 +177,11 @@ class BarzilaiBorwein(StepPolicy):
     gamma: ClassVar[float] = 1e-4
     max_halvings: ClassVar[int] = 60
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        return 0, None, ()  # (iteration, last step s, recent losses)
+    def init(self, problem: LeastSquares, theta: Vector) -> BBState:
+        return BBState(0, None, ())
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
-               state: Any) -> Update:
+               state: BBState) -> Update:
         k, s, recent = state
         recent = (*recent, loss)[-self.memory:]
         alpha = math.nan
@@ -199,7 +201,7 @@ class BarzilaiBorwein(StepPolicy):
             gg = float(grad @ grad)
             curvature = float(grad @ problem.hvp(grad))
             if gg == 0.0 or curvature <= 0.0:
-                return theta, StepInfo(0.0, reason="zero gradient or curvature"), (
+                return theta, StepInfo(0.0, reason="zero gradient or curvature"), BBState(
                     k + 1, None, recent)
             alpha = gg / curvature
             why = (f"{why}: " if why else "first step: exact ") + f"‖∇f‖²/∇fᵀH∇f = {alpha:.6g}"
@@ -215,11 +217,12 @@ class BarzilaiBorwein(StepPolicy):
             clamped *= 0.5
         else:
             why = f"no α ≥ {clamped * 2:.3g} met the nonmonotone decrease condition"
-            return theta, StepInfo(0.0, trial, failed=True, reason=why), (k + 1, None, recent)
+            return (theta, StepInfo(0.0, trial, failed=True, reason=why),
+                    BBState(k + 1, None, recent))
         if trial > 1:
             why = f"{why}, halved {trial - 1}× to {clamped:.6g} (nonmonotone safeguard)"
         step = -clamped * grad
-        return theta + step, StepInfo(clamped, trial, reason=why), (k + 1, step, recent)
+        return theta + step, StepInfo(clamped, trial, reason=why), BBState(k + 1, step, recent)
 
 
 class TrustRegion(StepPolicy):
@@ -254,9 +257,8 @@ class TrustRegion(StepPolicy):
         if self.eta >= 0.25:
             raise OptionError(f"eta= must lie in [0, 0.25), got {eta:g}")
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        hessian = problem.hessian() if self.method == "dogleg" else None
-        return self.radius, hessian
+    def init(self, problem: LeastSquares, theta: Vector) -> TrustState:
+        return TrustState(self.radius, problem.hessian() if self.method == "dogleg" else None)
 
     def _newton(self, hessian: Vector, grad: Vector) -> Vector:
         try:
@@ -289,7 +291,7 @@ class TrustRegion(StepPolicy):
         return unconstrained + t * diff, Why("dogleg, second leg (t = {:.3g})", t)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
-               state: Any) -> Update:
+               state: TrustState) -> Update:
         radius, hessian = state
         if not grad.any():
             return theta, StepInfo(0.0, reason="zero gradient: nothing to do"), state
@@ -307,12 +309,12 @@ class TrustRegion(StepPolicy):
         gnorm = vector_norm(grad)
         if rho > self.eta:
             why = Why(template, *values)
-            return theta + p, StepInfo(pnorm / gnorm, reason=why), (new_radius, hessian)
+            return theta + p, StepInfo(pnorm / gnorm, reason=why), TrustState(new_radius, hessian)
         if new_radius < 1e-300:
             why = Why(template + ": the radius collapsed", *values)
             return theta, StepInfo(0.0, failed=True, reason=why), state
         why = Why(template + ", step rejected", *values)
-        return theta, StepInfo(0.0, reason=why), (new_radius, hessian)
+        return theta, StepInfo(0.0, reason=why), TrustState(new_radius, hessian)
 
 
 class ConjugateGradient(StepPolicy):
@@ -345,30 +347,30 @@ class ConjugateGradient(StepPolicy):
             raise OptionError(f"restart_every= must be a whole number ≥ 0, got {restart_every}")
         self.restart_every = int(restart_every)
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        # (restart period, steps since the last reset, direction p, previous ‖∇f‖²)
-        return self.restart_every, 0, None, 0.0
+    def init(self, problem: LeastSquares, theta: Vector) -> CGState:
+        return CGState(self.restart_every, 0, None, 0.0)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
-               state: Any) -> Update:
+               state: CGState) -> Update:
         period, since, direction, gg_prev = state
         gg = float(grad @ grad)
         if gg == 0.0:
             return theta, StepInfo(0.0, reason="zero gradient: nothing to do"), state
-        reset = direction is None or (period > 0 and since >= period)
         how: str | Why = "p = −∇f (restart)"
-        if not reset:
+        if direction is None or (period > 0 and since >= period):
+            direction, since = -grad, 0
+        else:
             beta = gg / gg_prev
             direction = -grad + beta * direction
             how = Why("p = −∇f + βp, β = {:.3g}", beta)
             if float(grad @ direction) >= 0:  # lost descent through rounding: start afresh
-                reset, how = True, "p = −∇f (restart: not a descent direction)"
-        if reset:
-            direction, since = -grad, 0
+                direction, since = -grad, 0
+                how = "p = −∇f (restart: not a descent direction)"
         curvature = float(direction @ problem.hvp(direction))
         if curvature <= 0:
-            return theta, StepInfo(0.0, reason="no curvature along p"), (period, 0, None, gg)
+            return (theta, StepInfo(0.0, reason="no curvature along p"),
+                    CGState(period, 0, None, gg))
         alpha = -float(grad @ direction) / curvature
         why = Why("{}; α = −∇fᵀp/pᵀHp = {:.6g}", how, alpha)
         return (theta + alpha * direction, StepInfo(alpha, reason=why),
-                (period, since + 1, direction, gg))
+                CGState(period, since + 1, direction, gg))

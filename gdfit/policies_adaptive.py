@@ -9,7 +9,7 @@ coefficients and gradients are of order one; the measurements behind them are in
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -17,10 +17,27 @@ from gdfit.choices import NesterovRestart
 from gdfit.errors import OptionError
 from gdfit.linesearch import power_iteration
 from gdfit.objective import LeastSquares, Vector, vector_norm
-from gdfit.policies import choice, fraction, positive
-from gdfit.steps import StepInfo, StepPolicy, Why
+from gdfit.step_base import StepInfo, StepPolicy, Why, choice, fraction, positive
 
 Update = tuple[Vector, StepInfo, Any]
+
+
+class NesterovState(NamedTuple):
+    """α and how it was chosen, the last gradient step x_k, the momentum t_k and f(x_k)."""
+
+    alpha: float
+    note: str
+    x: Vector
+    t: float
+    fx: float
+
+
+class AdamState(NamedTuple):
+    """The step count t and the running means m (gradient) and v (its square)."""
+
+    t: int
+    m: Vector
+    v: Vector
 
 
 class HeavyBall(StepPolicy):
@@ -86,7 +103,7 @@ class Nesterov(StepPolicy):
             lam, its = power_iteration(problem.hvp, problem.dim)
             alpha = 1.0 / lam if lam > 0 else 0.0
             note = f"α = 1/L = {alpha:.6g} (L by {its} power iterations)"
-        return alpha, note, theta, 1.0, math.nan  # α, how, x_k, t_k, f(x_k)
+        return NesterovState(alpha, note, theta, 1.0, math.nan)
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> Update:
@@ -108,7 +125,7 @@ class Nesterov(StepPolicy):
             y_new = x_new + mu * (x_new - x)
             how = Why("momentum (t−1)/t' = {:.4g}", mu)
         why = Why("{}; {}", note, how)
-        return y_new, StepInfo(alpha, reason=why), (alpha, note, x_new, t_new, fx)
+        return y_new, StepInfo(alpha, reason=why), NesterovState(alpha, note, x_new, t_new, fx)
 
 
 class Adam(StepPolicy):
@@ -139,7 +156,7 @@ class Adam(StepPolicy):
         self.eps = positive("eps", eps)
 
     def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        return 0, np.zeros_like(theta), np.zeros_like(theta)
+        return AdamState(0, np.zeros_like(theta), np.zeros_like(theta))
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> Update:
@@ -151,7 +168,7 @@ class Adam(StepPolicy):
         v_hat = v / (1 - self.beta2**t)
         step = self.alpha * m_hat / (np.sqrt(v_hat) + self.eps)
         why = Why("α·m̂/(√v̂+ε) with α = {:g}, t = {}", self.alpha, t)
-        return theta - step, StepInfo(self.alpha, reason=why), (t, m, v)
+        return theta - step, StepInfo(self.alpha, reason=why), AdamState(t, m, v)
 
 
 class AdaGrad(StepPolicy):

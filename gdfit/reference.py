@@ -325,16 +325,6 @@ def _statistics_digits(G: Vector, c: Vector, v: Vector, vectors: Vector, inverse
     return _digits(worst) if math.isfinite(worst) else 0
 
 
-def lstsq_solution(X: Vector, y: Vector, problem: LeastSquares) -> tuple[Vector, float | None]:
-    """(w, b) of :func:`reference_from_rows` (kept for callers that want the pair)."""
-    return reference_from_rows(X, y, problem.intercept).solution
-
-
-def normal_equations_solution(problem: LeastSquares) -> tuple[Vector, float | None]:
-    """(w, b) of :func:`reference_from_statistics` (kept for callers that want the pair)."""
-    return reference_from_statistics(problem).solution
-
-
 def statistics_quality(problem: LeastSquares, mse: float) -> float:
     """R² of a fit with mean squared error ``mse`` on the data behind ``problem``."""
     ss_tot = problem.yty if problem.intercept else problem.yty + problem.y_mean**2

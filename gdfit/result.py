@@ -93,9 +93,11 @@ class FitResult:
     history: tuple[IterRecord, ...] = field(default=())
     #: Passes over the data of a mini-batch run (the last possibly partial); None for full batch.
     epochs: int | None = None
-    #: How the loss and gradient were computed: "gram" (sufficient statistics read in one
-    #: streaming pass), "rows" (the rows in memory), "dask" (statistics reduced on a cluster);
-    #: "" when the library was called directly.
+    #: Where every iteration's loss and gradient came from, set by the function that
+    #: descended: "gram" (sufficient statistics, from a streaming pass or from rows in memory:
+    #: ``gdfit.fit``, ``fit_statistics``, ``--stats``, ``--poly``, ``--precise``), "rows" (the
+    #: rows at every step: ``fit_rows``, mini-batches), "dask" (statistics reduced on a
+    #: cluster); "" when not recorded (a result built by hand).
     engine: str = ""
     #: How the least-squares reference was computed ("qr+refinement" from the rows, "normal
     #: equations" from the statistics; "" when not recorded).

@@ -1,16 +1,15 @@
 """Step policies: how far to move along the negative gradient at each iteration.
 
-Every policy is a small object with explicit state, in the style of optax: ``init(problem,
-theta)`` returns the policy's state and ``update(problem, theta, loss, grad, state)`` returns
-the next point, a :class:`StepInfo` and the new state. Policies validate their parameters when
-constructed and raise :class:`~gdfit.errors.OptionError` with a message naming the parameter
-(``alpha=``; the command line shows its option, ``--alpha``).
+The plain policies (fixed, norm, backtracking, exact) and the registry of the whole family,
+:data:`STEP_POLICIES` and :func:`make_step`. The base class and what a step reports
+(:class:`StepPolicy`, :class:`StepInfo`, :class:`Why`) are in :mod:`gdfit.step_base` and are
+re-exported here; the other policies are in :mod:`gdfit.policies` and
+:mod:`gdfit.policies_adaptive`.
 """
 
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -18,95 +17,38 @@ import numpy as np
 from gdfit.choices import DEFAULT_STEP, StepName  # noqa: F401  (re-exported)
 from gdfit.errors import OptionError
 from gdfit.objective import LeastSquares, Vector, vector_norm
+from gdfit.policies import (
+    BarzilaiBorwein,
+    ConjugateGradient,
+    LipschitzStep,
+    TrustRegion,
+    WolfeLineSearch,
+)
+from gdfit.policies_adaptive import (
+    AdaGrad,
+    Adam,
+    DecayingStep,
+    HeavyBall,
+    Nesterov,
+    RMSProp,
+)
+from gdfit.step_base import (  # noqa: F401  (re-exported)
+    StepInfo,
+    StepPolicy,
+    Update,
+    Why,
+    choice,
+    fraction,
+    positive,
+)
 
 
-class Why:
-    """A step's reason, formatted only when it is read: ``Why("α = {:g}", alpha)``.
+class FixedState(NamedTuple):
+    """:class:`FixedStep`'s state: α as a 0-d array (NumPy multiplies by one faster than by a
+    Python float) and the StepInfo, which is the same at every iteration: made once per run."""
 
-    Most iterations are never shown, and formatting numbers costs more than the rest of an
-    iteration on the statistics.
-    """
-
-    __slots__ = ("template", "values")
-
-    def __init__(self, template: str, *values: object) -> None:
-        self.template = template
-        self.values = values
-
-    def __str__(self) -> str:
-        return self.template.format(*self.values)
-
-    def __repr__(self) -> str:
-        return repr(str(self))
-
-    def __eq__(self, other: object) -> bool:
-        return str(self) == str(other) if isinstance(other, (str, Why)) else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(str(self))
-
-
-class StepInfo(NamedTuple):
-    """What a policy did in one iteration (a named tuple: one is made per iteration).
-
-    Attributes
-    ----------
-    step_size : float
-        The multiplier α applied to the search direction.
-    evaluations : int
-        Objective evaluations spent choosing α (trial points of a line search).
-    failed : bool
-        True when a line search found no acceptable step.
-    reason : str or Why
-        Why this α, in words (shown by the explain output); ``str(reason)`` reads it.
-    """
-
-    step_size: float
-    evaluations: int = 0
-    failed: bool = False
-    reason: str | Why = ""
-
-
-class StepPolicy(ABC):
-    """A rule choosing each step of gradient descent."""
-
-    name: ClassVar[str]
-    formula: ClassVar[str]
-    #: Constructor parameter → command-line option that sets it.
-    options: ClassVar[dict[str, str]] = {}
-    #: True when a parameter must be tuned to the data (α of a fixed step); ``gdfit compare``
-    #: runs only the policies without one unless told otherwise.
-    needs_tuning: ClassVar[bool] = False
-    #: True when the policy makes sense on noisy mini-batch gradients (``--batch-size``): no
-    #: line search, curvature estimate or loss comparison that a sampled gradient would fool.
-    stochastic: ClassVar[bool] = False
-    #: How a default that is not a plain number is chosen (``{"alpha": "1/L"}``), for
-    #: ``gdfit steps``.
-    default_notes: ClassVar[dict[str, str]] = {}
-
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        """Return the policy's initial state (None for stateless policies)."""
-        return None
-
-    @abstractmethod
-    def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
-               state: Any) -> tuple[Vector, StepInfo, Any]:
-        """Return the next point, what was done, and the new state."""
-
-    def describe(self) -> str:
-        """The policy and its parameters, e.g. ``fixed(alpha=0.01)``."""
-        def show(value: Any) -> str:
-            if value is None:
-                return "auto"
-            return f"{value:g}" if isinstance(value, float) else str(value)
-        params = ", ".join(f"{k}={show(v)}" for k, v in vars(self).items())
-        return f"{self.name}({params})" if params else self.name
-
-
-def _positive(name: str, value: float) -> float:
-    if not (math.isfinite(value) and value > 0):
-        raise OptionError(f"{name}= must be a positive number, got {value:g}")
-    return float(value)
+    alpha: np.ndarray
+    info: StepInfo
 
 
 class FixedStep(StepPolicy):
@@ -122,12 +64,10 @@ class FixedStep(StepPolicy):
     stochastic = True
 
     def __init__(self, alpha: float = 0.01) -> None:
-        self.alpha = _positive("alpha", alpha)
+        self.alpha = positive("alpha", alpha)
 
-    def init(self, problem: LeastSquares, theta: Vector) -> Any:
-        # α as a 0-d array (NumPy multiplies by one faster than by a Python float) and the
-        # StepInfo, which is the same at every iteration: made once per run.
-        return np.array(self.alpha), StepInfo(self.alpha, 0, False, "constant α")
+    def init(self, problem: LeastSquares, theta: Vector) -> FixedState:
+        return FixedState(np.array(self.alpha), StepInfo(self.alpha, 0, False, "constant α"))
 
     def update(self, problem: LeastSquares, theta: Vector, loss: float, grad: Vector,
                state: Any) -> tuple[Vector, StepInfo, Any]:
@@ -167,7 +107,7 @@ class NormalizedStep(StepPolicy):
     max_trials: ClassVar[int] = 60
 
     def __init__(self, alpha: float = 0.01, shrink: float = 0.5) -> None:
-        self.alpha = _positive("alpha", alpha)
+        self.alpha = positive("alpha", alpha)
         if not (math.isfinite(shrink) and 0 < shrink <= 1):
             raise OptionError(f"shrink= must lie in (0, 1] (1 keeps every step's length), "
                               f"got {shrink:g}")
@@ -230,7 +170,7 @@ class Backtracking(StepPolicy):
     max_trials: ClassVar[int] = 60
 
     def __init__(self, alpha: float = 1.0, c: float = 1e-4, rho: float = 0.5) -> None:
-        self.alpha = _positive("alpha", alpha)
+        self.alpha = positive("alpha", alpha)
         if not 0 < c < 1:
             raise OptionError(f"c= must lie strictly between 0 and 1, got {c:g}")
         if not 0 < rho < 1:
@@ -277,23 +217,6 @@ class ExactLineSearch(StepPolicy):
         why = Why("α = ‖∇f‖²/∇fᵀH∇f = {:.6g}/{:.6g}", gg, curvature)
         return theta - alpha * grad, StepInfo(alpha, 0, False, why), state
 
-
-# The rest of the family lives in its own modules, which import the base classes above.
-from gdfit.policies import (  # noqa: E402
-    BarzilaiBorwein,
-    ConjugateGradient,
-    LipschitzStep,
-    TrustRegion,
-    WolfeLineSearch,
-)
-from gdfit.policies_adaptive import (  # noqa: E402
-    AdaGrad,
-    Adam,
-    DecayingStep,
-    HeavyBall,
-    Nesterov,
-    RMSProp,
-)
 
 _FAMILY: tuple[type[StepPolicy], ...] = (
     ExactLineSearch, Backtracking, FixedStep, NormalizedStep, LipschitzStep, WolfeLineSearch,

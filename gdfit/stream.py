@@ -247,14 +247,6 @@ class TreeMerge:
         return out
 
 
-def tree_merge(parts: Sequence[Moments], p: int) -> Moments:
-    """Merge a sequence of moments (in order) with :class:`TreeMerge`."""
-    tree = TreeMerge(p)
-    for m in parts:
-        tree.add(m)
-    return tree.total()
-
-
 # ---------------------------------------------------------------------------------------------
 # What was read
 

@@ -51,14 +51,6 @@ def trace_row(label: str, rec: IterRecord, intercept: bool) -> list[object]:
     return row
 
 
-def trace_rows(label: str, result: FitResult) -> Iterator[list[object]]:
-    """The trace rows of the history of one result (fitted with ``history=True``)."""
-    if not result.history:
-        raise ValueError("the result has no history; fit with history=True")
-    for rec in result.history:
-        yield trace_row(label, rec, result.intercept)
-
-
 class _Lines:
     """Where ``csv.writer`` puts each formatted row: appended to a list in one step, which a
     Ctrl-C cannot split."""

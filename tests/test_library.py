@@ -320,7 +320,7 @@ def test_to_dict_is_the_command_lines_json(frame: Any, tmp_path: Any) -> None:
     for key in ("features", "target", "status", "iterations", "step", "scale", "n_obs"):
         assert data[key] == cli[key], key
     np.testing.assert_allclose(data["w"], cli["w"], rtol=1e-12)
-    assert data["engine"] is None and cli["engine"] == "rows"
+    assert data["engine"] == "gram" and cli["engine"] == "rows"
     json.dumps(data, allow_nan=False)  # plain JSON-ready data
 
 

@@ -595,3 +595,18 @@ def test_every_policys_reasons_format_to_text(name: str) -> None:
     reasons = [record.reason for record in result.history[1:]]
     assert reasons and all(isinstance(reason, str) and reason for reason in reasons)
     assert not any("{" in reason or "}" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize("name", sorted(STEP_POLICIES))
+def test_every_policy_state_is_typed_not_a_bare_tuple(name: str) -> None:
+    """A state of several parts is a NamedTuple whose fields say what they are (issue 12)."""
+    problem = scaled_problem(5, 60, 3, True)
+    policy = make_step(name, **({"alpha": 0.1} if name in ("fixed", "norm") else {}))
+    theta = np.zeros(problem.dim)
+    state = policy.init(problem, theta)
+    for _ in range(4):
+        assert type(state) is not tuple, (name, state)
+        if isinstance(state, tuple):
+            assert hasattr(state, "_fields") and len(state._fields) == len(state)
+        loss, grad = problem.loss_and_grad(theta)
+        theta, _, state = policy.update(problem, theta, loss, grad, state)

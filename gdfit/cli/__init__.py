@@ -13,6 +13,7 @@ import warnings
 from typing import TYPE_CHECKING
 
 from gdfit import __version__
+from gdfit.cli.overview import COMMAND_HELP  # noqa: F401  (re-exported: the commands use it)
 from gdfit.errors import ConvergenceWarning, ExitCode
 
 if TYPE_CHECKING:
@@ -22,18 +23,6 @@ if TYPE_CHECKING:
 COMMANDS = {"compare": "compare", "fit": "fit", "predict": "predict", "show": "show",
             "steps": "steps_cmd"}
 COMMAND_MODULES = tuple(COMMANDS.values())
-
-#: Each command's one-line help, for Typer and for the overview (gdfit.cli.overview), which
-#: prints ``gdfit --help`` without importing the command modules.
-COMMAND_HELP = {
-    "compare": "Run several step policies on the same data and stopping rules and rank them "
-               "by iterations to converge.",
-    "fit": "Fit y = X·w + b by gradient descent and print w, b and how the run went.",
-    "predict": "Predict y for every row of a file with a saved model.",
-    "show": "Print a saved model: its coefficients, how the fit went, and the training data.",
-    "steps": "List every step policy: its formula, options with defaults, whether it needs "
-             "tuning.",
-}
 
 _app: typer.Typer | None = None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -361,7 +360,12 @@ def fit_command(
             raise typer.Exit(int(batch_exit_code(done)))
         data = read_inputs(inputs, **read)
         if not quiet:
-            _describe_data(data, f"engine rows ({why})")
+            # The engine that will descend: the rows' own loss and gradient with --engine rows
+            # or mini-batches; otherwise their sufficient statistics (FitResult.engine says).
+            on_rows = poly is None and not precise and (
+                engine is Engine.rows if batch_size is None else batch_size < len(data.y))
+            _describe_data(data, f"engine rows ({why})" if on_rows
+                           else f"engine gram, rows in memory ({why})")
         progress = None if quiet or explain else ProgressPrinter(
             err, model_names(data.features, poly), intercept, every=every, max_iter=max_iter)
         fitted, fit_stats = None, None
@@ -394,7 +398,7 @@ def fit_command(
                 design = ColumnBasis(scaled_X, data.features, intercept=intercept)
         if progress is not None:
             progress.finish()
-        result = cli_result(replace(result, engine=Engine.rows.value))
+        result = cli_result(result)
         views.show(design.raw_columns(), data.y, [(policy.name, result)], policy=policy,
                    scale=scale)
         if fit_stats is None and (show_stats or output_format in (OutputFormat.json,
@@ -517,14 +521,13 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             units = info.units  # statistics of columns scaled by powers of two
             on_iter = printer if units is None else units.observers(printer, False)[0]
             result = fit_statistics(problem, features=info.features, target=info.target,
-                                    callback=on_iter, every=every, **descent)
+                                    callback=on_iter, every=every, engine=chosen, **descent)
             if info.rows_kept is not None:  # a small input: the reference from its rows
                 result = with_rows_reference(result, *info.rows_kept)
             if units is not None:
                 result = units.result(result)
         if printer is not None:
             printer.finish()
-        result = replace(result, engine=chosen.value)
     result = cli_result(result)
     if save is not None:
         _save_streamed(result, info, inputs, options["step"], save, force=force, quiet=quiet,

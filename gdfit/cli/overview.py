@@ -2,7 +2,7 @@
 
 Typer's help renderer imports Rich's Markdown and Syntax support (markdown-it, Pygments) and
 builds every command's option table, which takes longer than the rest of the help. The overview
-needs none of that: it is drawn here from :data:`gdfit.cli.COMMANDS` in the same layout. A test
+needs none of that: it is drawn here from :data:`COMMAND_HELP` in the same layout. A test
 checks that it names exactly the commands Typer knows, with their help lines. ``gdfit COMMAND
 --help`` is Typer's own.
 """
@@ -23,6 +23,18 @@ OPTIONS = (
     ("--help", "-h", "Show this message and exit."),
 )
 
+#: Each command's one-line help, for Typer (re-exported as ``gdfit.cli.COMMAND_HELP``) and
+#: for the overview, which prints ``gdfit --help`` without importing the command modules.
+COMMAND_HELP = {
+    "compare": "Run several step policies on the same data and stopping rules and rank them "
+               "by iterations to converge.",
+    "fit": "Fit y = X·w + b by gradient descent and print w, b and how the run went.",
+    "predict": "Predict y for every row of a file with a saved model.",
+    "show": "Print a saved model: its coefficients, how the fit went, and the training data.",
+    "steps": "List every step policy: its formula, options with defaults, whether it needs "
+             "tuning.",
+}
+
 EXAMPLES = ("gdfit fit sample_data/housing.csv",
             "cat data.csv | gdfit fit - --format json | jq .w")
 
@@ -35,8 +47,6 @@ def print_overview(file: TextIO | None = None) -> None:
     from rich.padding import Padding
     from rich.panel import Panel
     from rich.table import Table
-
-    from gdfit.cli import COMMAND_HELP
 
     console = Console(file=file, highlight=False)
 
