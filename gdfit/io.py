@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 import numpy as np
 
+from gdfit.column_rule import judge_bytes
 from gdfit.errors import DataError, OptionError
 
 if TYPE_CHECKING:  # pandas is slow to import: each function that parses imports it
@@ -129,7 +130,8 @@ class _Column(NamedTuple):
     values: np.ndarray  # float64, NaN where the cell is missing or not a number
     bad: np.ndarray | None  # rows whose text is not a number (text columns only)
     cells: pd.Series | None  # stripped raw text, kept so messages can quote it
-    numeric: bool  # more than half of the non-empty cells are numbers
+    numeric: bool  # gdfit.column_rule's judgement of the head (when x or y is automatic)
+    commas: bool | None = None  # the head looks like decimal commas (None: not judged)
 
 
 def read_dataset(
@@ -190,8 +192,9 @@ def read_dataset(
     x_refs = [x] if isinstance(x, str) else (None if x is None else list(x))
     if x_refs is not None and not x_refs:
         raise OptionError("no x columns given")
-    source, data = _read_source(path, stdin)
-    data = _check_text(source, data)
+    source, raw_data = _read_source(path, stdin)
+    data = _check_text(source, raw_data)
+    bom = len(raw_data) - len(data)
 
     # Leading blank lines are skipped but still counted, so that reported line
     # numbers match what an editor shows.
@@ -245,6 +248,13 @@ def read_dataset(
     wanted = set(range(layout.ncols)) if auto else {*(feat or ()), tgt}
     text_cols = [j for j in range(layout.ncols) if not numeric_dtype[j] and j in wanted]
     cols = _convert_columns(layout, table, text_cols, keep)
+    if auto:  # which columns are numeric: the head decides, as for every reader
+        data_offset = first_offset
+        if header:
+            data_offset = data.find(b"\n", first_offset) + 1 or len(data)
+        head = judge_bytes(data, data_offset, used_sep, layout.ncols, decimal, skipped=bom)
+        cols = {j: col._replace(numeric=head.numeric[j], commas=j in head.commas)
+                for j, col in cols.items()}
     feat, tgt, ignored = _choose_columns(source, names, cols, feat, tgt, exclude=key_idx)
     selected = [*feat, tgt]
     _check_bad_cells(layout, names, selected, cols)
@@ -914,11 +924,8 @@ def looks_like_commas(cells: Sequence[str]) -> bool:
 
 
 def _comma_column(col: Any) -> bool:
-    commas = getattr(col, "commas", None)  # the streaming reader's sample says
-    if commas is not None:
-        return bool(commas)
-    # the first rows decide, as they decide what is numeric for the streaming reader
-    return col.cells is not None and looks_like_commas(col.cells.iloc[:1000].tolist())
+    """Whether the head of the column looks like decimal commas (gdfit.column_rule.judge)."""
+    return bool(getattr(col, "commas", False))
 
 
 def _missing_message(
