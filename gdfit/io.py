@@ -245,14 +245,17 @@ def read_dataset(
         if j in (feat or ()) or j == tgt:
             raise OptionError(f"column {_quote(names[j])} is used both to group by and as x or y")
     auto = feat is None or tgt is None
-    wanted = set(range(layout.ncols)) if auto else {*(feat or ()), tgt}
-    text_cols = [j for j in range(layout.ncols) if not numeric_dtype[j] and j in wanted]
-    cols = _convert_columns(layout, table, text_cols, keep)
+    wanted = {*(feat or ()), *(() if tgt is None else (tgt,))}
     if auto:  # which columns are numeric: the head decides, as for every reader
         data_offset = first_offset
         if header:
             data_offset = data.find(b"\n", first_offset) + 1 or len(data)
         head = judge_bytes(data, data_offset, used_sep, layout.ncols, decimal, skipped=bom)
+        wanted |= {j for j in range(layout.ncols) if head.numeric[j]}
+    # only the columns that can be used are converted: text in the head is never read as numbers
+    text_cols = [j for j in range(layout.ncols) if not numeric_dtype[j] and j in wanted]
+    cols = _convert_columns(layout, table, text_cols, keep)
+    if auto:
         cols = {j: col._replace(numeric=head.numeric[j], commas=j in head.commas)
                 for j, col in cols.items()}
     feat, tgt, ignored = _choose_columns(source, names, cols, feat, tgt, exclude=key_idx)
