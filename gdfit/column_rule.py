@@ -24,7 +24,8 @@ Parquet columns carry a type in the schema, and that type decides instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 #: Non-blank data rows of the head that decide which columns are numeric.
@@ -47,12 +48,32 @@ def cell_kind(cell: str, decimal: str = ".") -> bool | None:
     return True
 
 
-def is_numeric(cells: Sequence[str], decimal: str = ".") -> bool:
+def _counts(cells: Iterable[str], decimal: str) -> tuple[int, int]:
+    """Numbers and text cells among `cells` (:func:`cell_kind`, without its per-cell imports)."""
+    from gdfit.io import _NA_TOKENS, to_number
+
+    number: Callable[[str], float] = float if decimal == "." else partial(to_number,
+                                                                          decimal=decimal)
+    good = text = 0
+    for cell in cells:
+        cell = cell.strip()
+        if cell in _NA_TOKENS:
+            continue
+        try:
+            number(cell)
+        except ValueError:
+            text += 1
+        else:
+            good += 1
+    return good, text
+
+
+def is_numeric(cells: Iterable[str], decimal: str = ".") -> bool:
     """Whether a column with these head cells is numeric (see the module docstring).
 
     Parameters
     ----------
-    cells : sequence of str
+    cells : iterable of str
         The column's cells in the head rows (:func:`head_rows`).
     decimal : {".", ","}
         The decimal mark.
@@ -62,15 +83,14 @@ def is_numeric(cells: Sequence[str], decimal: str = ".") -> bool:
     bool
         ``k > 0 and k > t`` for ``k`` numbers and ``t`` text cells (missing cells do not count).
     """
-    kinds = [cell_kind(c, decimal) for c in cells]
-    good = kinds.count(True)
-    return good > 0 and good > kinds.count(False)
+    good, text = _counts(cells, decimal)
+    return good > 0 and good > text
 
 
 def numeric_columns(rows: Sequence[Sequence[str]], ncols: int, decimal: str = "."
                     ) -> tuple[bool, ...]:
     """:func:`is_numeric` for each of ``ncols`` columns of the head rows (short rows skip)."""
-    return tuple(is_numeric([r[j] for r in rows if j < len(r)], decimal) for j in range(ncols))
+    return tuple(is_numeric((r[j] for r in rows if j < len(r)), decimal) for j in range(ncols))
 
 
 class Judgement(NamedTuple):
