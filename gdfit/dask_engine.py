@@ -246,6 +246,13 @@ def _text_parts(paths: Sequence[str], table: _Table, used: list[str], header: bo
     return parts
 
 
+class _NoComputeFailed:
+    """A logging filter that drops the worker's "Compute Failed" report of a task's error."""
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("Compute Failed")
+
+
 @contextmanager
 def _client(scheduler: str | None) -> Iterator[Any]:
     """A client of ``scheduler``, or of a local cluster started (and stopped) here."""
@@ -254,6 +261,11 @@ def _client(scheduler: str | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    # A task that raises (a DataError on a worker) is logged as "Compute Failed" with its
+    # traceback; the error reaches the caller, who says it in one line.
+    worker = logging.getLogger("distributed.worker")
+    if not any(isinstance(f, _NoComputeFailed) for f in worker.filters):
+        worker.addFilter(_NoComputeFailed())
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="5s")

@@ -218,3 +218,18 @@ def _number(cell: str) -> bool | None:
     except ValueError:
         return False
     return True
+
+
+def test_a_bad_cell_on_a_dask_worker_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """The worker's "Compute Failed" log (with a traceback) is not shown: only gdfit's line."""
+    pytest.importorskip("dask.dataframe")
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    path = _write(tmp_path / "late.csv", CASES["text-at-end"])
+    done = subprocess.run([sys.executable, "-m", "gdfit", "fit", str(path), "--engine", "dask",
+                           "-q"], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"gdfit: error: {path}: column 'c', line {N - 5 + 2}: 'txt' is not a number"]
