@@ -233,3 +233,19 @@ def test_a_bad_cell_on_a_dask_worker_is_one_line_on_stderr(tmp_path: Path) -> No
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"gdfit: error: {path}: column 'c', line {N - 5 + 2}: 'txt' is not a number"]
+
+
+def test_several_files_are_judged_each_by_its_own_head_on_every_engine(
+        tmp_path: Path, scheduler: str | None) -> None:
+    """c is numeric in the head of one file and text in the other's (numbers after its
+    head): every engine refuses the automatic choice the same way."""
+    one = _write(tmp_path / "one.csv", lambda i: "", seed=1)
+    two = _write(tmp_path / "two.csv", CASES["text-first-1200"], seed=2)
+    engines = [["--engine", "gram"], ["--engine", "rows"]]
+    if scheduler is not None:
+        engines.append(["--engine", "dask", "--scheduler", scheduler])
+    want = (f"gdfit: error: {two}: the automatic choice gives y = y, x = a, b, but {one} "
+            "gives y = y, x = a, b, c; name the columns with --x and --y")
+    for engine in engines:
+        out = runner.invoke(app, ["fit", str(one), str(two), *engine, "-q"])
+        assert (out.exit_code, out.stderr.strip()) == (1, want), engine
