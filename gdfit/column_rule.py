@@ -5,7 +5,7 @@ numeric is judged on the **head** of the input, the same rows for every engine:
 
 * the head is the first :data:`HEAD_BYTES` bytes of the (decompressed) input, whole lines only
   (all of it when it is shorter), and of its data lines the first :data:`SAMPLE_ROWS` that are
-  not blank;
+  not blank (a line of only spaces, quotes and delimiters is blank, as everywhere);
 * a cell is a number when ``float()`` reads it (with ``decimal=","``: ``1,5``), missing when
   it is empty or an NA spelling (:data:`gdfit.io._NA_TOKENS`), text otherwise;
 * a column is numeric when it has at least one number and more than half of its non-missing
@@ -118,15 +118,23 @@ def complete_head(head: bytes, whole: bool) -> bytes:
 
 
 def head_rows(lines: Sequence[str], sep: str, limit: int = SAMPLE_ROWS) -> list[list[str]]:
-    """The first ``limit`` non-blank lines of ``lines`` (the data lines of the head), split."""
+    """The first ``limit`` non-blank lines of ``lines`` (the data lines of the head), split.
+
+    A line is blank when it holds nothing but spaces, quotes and delimiters: the readers skip
+    such lines in the data too.
+    """
     from gdfit.io import _split_line
 
     rows: list[list[str]] = []
     for ln in lines:
         if len(rows) >= limit:
             break
-        if ln.strip():
-            rows.append(_split_line(ln.rstrip("\r\n"), sep))
+        # blank as the readers skip it: no field holds more than spaces (",,," too)
+        if not ln.strip():
+            continue
+        fields = _split_line(ln.rstrip("\r\n"), sep)
+        if any(f.strip() for f in fields):
+            rows.append(fields)
     return rows
 
 

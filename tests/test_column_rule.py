@@ -249,3 +249,80 @@ def test_several_files_are_judged_each_by_its_own_head_on_every_engine(
     for engine in engines:
         out = runner.invoke(app, ["fit", str(one), str(two), *engine, "-q"])
         assert (out.exit_code, out.stderr.strip()) == (1, want), engine
+
+
+KINDS = {"number": None, "text": "txt", "missing": "NA", "empty": ""}
+
+
+@st.composite
+def columns(draw: st.DrawFn) -> tuple[int, list[list[tuple[int, str]]]]:
+    """Row count and, per column (a, b, c, y), runs of (first row, kind) from row 0."""
+    n = draw(st.integers(1, 2 * SAMPLE_ROWS + 500))
+    cols = []
+    for _ in range(4):
+        starts = sorted({0, *draw(st.lists(st.integers(0, n - 1), max_size=3))})
+        kinds = draw(st.lists(st.sampled_from(list(KINDS)), min_size=len(starts),
+                              max_size=len(starts)))
+        cols.append(list(zip(starts, kinds, strict=True)))
+    return n, cols
+
+
+def _kind_at(runs: list[tuple[int, str]], i: int) -> str:
+    return next(kind for start, kind in reversed(runs) if start <= i)
+
+
+def _normal(message: str) -> str:
+    """An error message without the engines' own hints."""
+    message = message.replace(" (--on-bad-rows skip skips such rows)", "")
+    return re.sub(r" \(and \d+ more in this column\)", "", message)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(columns())
+def test_the_streaming_and_in_memory_readers_agree_on_random_columns(
+        tmp_path: Path, table: tuple[int, list[list[tuple[int, str]]]]) -> None:
+    """Columns that switch between numbers, text and missing cells anywhere, before, across
+    or after the head: read_dataset (rows) and stream_moments (gram) choose the same columns,
+    or raise the same error."""
+    from gdfit.stream import stream_moments
+
+    n, cols = table
+    rng = np.random.default_rng(n)
+    values = rng.normal(size=(n, 4))
+    lines = ["a,b,c,y"]
+    for i in range(n):
+        cells = [KINDS[_kind_at(runs, i)] for runs in cols]
+        lines.append(",".join(repr(float(values[i, j])) if cell is None else cell
+                              for j, cell in enumerate(cells)))
+    path = tmp_path / "random.csv"
+    path.write_text("\n".join(lines) + "\n")
+
+    def outcome(read: Callable[[], tuple[tuple[str, ...], str, tuple[str, ...]]]
+                ) -> tuple[str, ...]:
+        try:
+            features, target, ignored = read()
+        except DataError as exc:
+            return ("error", _normal(str(exc)))
+        return ("ok", ",".join(features), target, ",".join(ignored))
+
+    def rows() -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+        data = read_dataset(path)
+        return data.features, data.target, data.ignored_columns
+
+    def gram() -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+        info = stream_moments([str(path)])[1]
+        return info.features, info.target, info.ignored_columns
+
+    assert outcome(rows) == outcome(gram)
+
+
+@pytest.mark.parametrize("body", [",,,\n,,,\n", ' , ,"",\n\n,,,\n'])
+def test_lines_of_only_delimiters_are_blank_in_the_head_as_in_the_data(tmp_path: Path,
+                                                                       body: str) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("a,b,c,y\n" + body)
+    want = f"gdfit: error: {path}: no data rows (only a header)"
+    for engine in ("gram", "rows"):
+        out = runner.invoke(app, ["fit", str(path), "--engine", engine, "-q"])
+        assert (out.exit_code, out.stderr.strip()) == (1, want), engine
