@@ -154,7 +154,10 @@ def read_dataset(
         File to read; the string ``"-"`` reads all of `stdin`.
     x : sequence of str, optional
         Feature columns, by header name or 0-based index (``"0"``); default:
-        every numeric column except y.
+        every numeric column except y. "Numeric" is judged on the head of the input
+        (:mod:`gdfit.column_rule`), as by the streaming reader: a column that is text there
+        is skipped, and one that is numeric there but holds text further down is a
+        DataError naming its line.
     y : str, optional
         Target column; default: the last numeric column not in x.
     header : bool
