@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -270,8 +271,10 @@ def _client(scheduler: str | None) -> Iterator[Any]:
         return
     # Threads in this process: pandas' parser and numpy release the GIL, and nothing has to
     # be shipped between processes for a run on one machine.
-    cluster = LocalCluster(n_workers=1, threads_per_worker=os.cpu_count() or 1,
-                           processes=False, dashboard_address=None)
+    with warnings.catch_warnings():  # its HTTP server moves off a busy port: nothing to say
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+        cluster = LocalCluster(n_workers=1, threads_per_worker=os.cpu_count() or 1,
+                               processes=False, dashboard_address=None)
     client = Client(cluster)
     try:
         yield client

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 import numpy as np
 
+from gdfit.cells import _DECIMAL_COMMA, _NA_TOKENS, WHITESPACE
+from gdfit.cells import split_line as _split_line
+from gdfit.column_rule import judge_bytes
 from gdfit.errors import DataError, OptionError
 
 if TYPE_CHECKING:  # pandas is slow to import: each function that parses imports it
@@ -33,17 +36,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-WHITESPACE = "whitespace"
+
 _CANDIDATE_SEPS = (",", "\t", ";")
 _SAMPLE_BYTES = 1 << 16
 _SAMPLE_LINES = 20
 _LISTED_LINES = 5
-# pandas' default NA spellings, fixed here so that both parsing passes (and
-# every pandas version) agree on what counts as a missing cell.
-_NA_TOKENS = frozenset(
-    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
-)  # fmt: skip
 _NON_SPACE = re.compile(rb"\S")
 _EXPECTED_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _EOF_IN_STRING = re.compile(r"EOF inside string starting at row (\d+)")
@@ -129,7 +126,8 @@ class _Column(NamedTuple):
     values: np.ndarray  # float64, NaN where the cell is missing or not a number
     bad: np.ndarray | None  # rows whose text is not a number (text columns only)
     cells: pd.Series | None  # stripped raw text, kept so messages can quote it
-    numeric: bool  # more than half of the non-empty cells are numbers
+    numeric: bool  # gdfit.column_rule's judgement of the head (when x or y is automatic)
+    commas: bool | None = None  # the head looks like decimal commas (None: not judged)
 
 
 def read_dataset(
@@ -152,7 +150,10 @@ def read_dataset(
         File to read; the string ``"-"`` reads all of `stdin`.
     x : sequence of str, optional
         Feature columns, by header name or 0-based index (``"0"``); default:
-        every numeric column except y.
+        every numeric column except y. "Numeric" is judged on the head of the input
+        (:mod:`gdfit.column_rule`), as by the streaming reader: a column that is text there
+        is skipped, and one that is numeric there but holds text further down is a
+        DataError naming its line.
     y : str, optional
         Target column; default: the last numeric column not in x.
     header : bool
@@ -190,8 +191,9 @@ def read_dataset(
     x_refs = [x] if isinstance(x, str) else (None if x is None else list(x))
     if x_refs is not None and not x_refs:
         raise OptionError("no x columns given")
-    source, data = _read_source(path, stdin)
-    data = _check_text(source, data)
+    source, raw_data = _read_source(path, stdin)
+    data = _check_text(source, raw_data)
+    bom = len(raw_data) - len(data)
 
     # Leading blank lines are skipped but still counted, so that reported line
     # numbers match what an editor shows.
@@ -244,9 +246,19 @@ def read_dataset(
         if j in (feat or ()) or j == tgt:
             raise OptionError(f"column {_quote(names[j])} is used both to group by and as x or y")
     auto = feat is None or tgt is None
-    wanted = set(range(layout.ncols)) if auto else {*(feat or ()), tgt}
+    wanted = {*(feat or ()), *(() if tgt is None else (tgt,))}
+    if auto:  # which columns are numeric: the head decides, as for every reader
+        data_offset = first_offset
+        if header:
+            data_offset = data.find(b"\n", first_offset) + 1 or len(data)
+        head = judge_bytes(data, data_offset, used_sep, layout.ncols, decimal, skipped=bom)
+        wanted |= {j for j in range(layout.ncols) if head.numeric[j]}
+    # only the columns that can be used are converted: text in the head is never read as numbers
     text_cols = [j for j in range(layout.ncols) if not numeric_dtype[j] and j in wanted]
     cols = _convert_columns(layout, table, text_cols, keep)
+    if auto:
+        cols = {j: col._replace(numeric=head.numeric[j], commas=j in head.commas)
+                for j, col in cols.items()}
     feat, tgt, ignored = _choose_columns(source, names, cols, feat, tgt, exclude=key_idx)
     selected = [*feat, tgt]
     _check_bad_cells(layout, names, selected, cols)
@@ -294,7 +306,7 @@ def read_dataset(
 
 
 DECIMALS = (".", ",")
-_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+
 
 
 def check_decimal(decimal: str, sep: str | None, detected: bool = False) -> str:
@@ -312,22 +324,6 @@ def check_decimal(decimal: str, sep: str | None, detected: bool = False) -> str:
         raise OptionError(f"--decimal {decimal}: {how} {decimal!r} too; give another "
                           "delimiter with --sep (e.g. --sep ';')")
     return decimal
-
-
-def to_number(cell: str, decimal: str = ".") -> float:
-    """``float(cell)`` with the decimal mark `decimal`; under ``","`` a ``"."`` is refused
-    (``1.5`` is then not a number, rather than a guess).
-
-    Raises
-    ------
-    ValueError
-        `cell` is not a number.
-    """
-    if decimal == ",":
-        if "." in cell:
-            raise ValueError(cell)
-        cell = cell.replace(",", ".")
-    return float(cell)
 
 
 def decimal_hint(cell: str, decimal: str) -> str:
@@ -504,16 +500,6 @@ def _detect_sep(sample: str) -> str:
         return best
     counts = {len(ln.split()) for ln in lines}
     return WHITESPACE if len(counts) == 1 and counts.pop() > 1 else ","
-
-
-def _split_line(line: str, sep: str) -> list[str]:
-    """Split one line into fields the way the parser will (quotes included)."""
-    if sep == WHITESPACE:
-        return line.split()
-    try:
-        return next(csv.reader([line], delimiter=sep), [])
-    except csv.Error:
-        return line.split(sep)
 
 
 #: Bytes that stand in for a multi-byte delimiter (pandas' and pyarrow's parsers split on one).
@@ -908,19 +894,9 @@ def _too_few_numeric(
     return message
 
 
-def looks_like_commas(cells: Sequence[str]) -> bool:
-    """Whether most non-empty cells are numbers with a decimal comma (``1,5``)."""
-    filled = [c for c in cells if c.strip() and c.strip() not in _NA_TOKENS]
-    return bool(filled) and 2 * sum(bool(_DECIMAL_COMMA.fullmatch(c)) for c in filled) > len(
-        filled)
-
-
 def _comma_column(col: Any) -> bool:
-    commas = getattr(col, "commas", None)  # the streaming reader's sample says
-    if commas is not None:
-        return bool(commas)
-    # the first rows decide, as they decide what is numeric for the streaming reader
-    return col.cells is not None and looks_like_commas(col.cells.iloc[:1000].tolist())
+    """Whether the head of the column looks like decimal commas (gdfit.column_rule.judge)."""
+    return bool(getattr(col, "commas", False))
 
 
 def _missing_message(

@@ -22,19 +22,18 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
+from gdfit.cells import _NA_TOKENS as NA_TOKENS
+from gdfit.cells import WHITESPACE, to_number
+from gdfit.cells import split_line as _split_line
 from gdfit.choices import DEFAULT_CHUNK_ROWS
 from gdfit.errors import DataError, OptionError
-from gdfit.io import _NA_TOKENS as NA_TOKENS
 from gdfit.io import (
-    WHITESPACE,
     _detect_sep,
     _normalize_sep,
-    _split_line,
     check_decimal,
     check_line_ends,
     decimal_hint,
     header_names,
-    to_number,
     unclosed_quote,
 )
 

@@ -24,8 +24,8 @@ A block that pyarrow refuses, or that holds a missing value, is re-read line by 
 the exact line number for the error message, or skips malformed rows under
 ``on_bad_rows="skip"``. Columns are chosen as :func:`gdfit.io.read_dataset` does (names or
 0-based indices; by default every numeric column but y, y the last), judging "numeric" on the
-first rows. Whitespace-separated text has no pyarrow reader and takes the line-by-line path
-throughout (slower, same memory).
+head by :mod:`gdfit.column_rule`, as every reader does. Whitespace-separated text has no
+pyarrow reader and takes the line-by-line path throughout (slower, same memory).
 
 This is an io module: it (and :mod:`gdfit.io`) may import pyarrow; nothing numeric here knows
 about Rich or the command line. Progress is reported through a callback.
@@ -46,25 +46,24 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
+from gdfit.cells import _NA_TOKENS, WHITESPACE, to_number
+from gdfit.cells import split_line as _split_line
+from gdfit.column_rule import HEAD_BYTES, complete_head, head_rows, judge
+from gdfit.column_rule import cell_kind as _is_number
 from gdfit.errors import DataError, OptionError
 from gdfit.io import (
-    _NA_TOKENS,
-    WHITESPACE,
     _check_overlap,
     _choose_columns,
     _detect_sep,
     _normalize_sep,
     _parse_column_ref,
     _quote,
-    _split_line,
     check_decimal,
     check_line_ends,
     check_unique_names,
     decimal_hint,
     free_byte,
     header_names,
-    looks_like_commas,
-    to_number,
     unclosed_quote,
     unclosed_record,
 )
@@ -74,8 +73,6 @@ from gdfit.objective import LeastSquares
 #: Bytes per parsed block: big enough to amortise pyarrow's per-call cost, small enough that
 #: the blocks in flight (two per thread) stay a few tens of MiB.
 BLOCK_BYTES = 1 << 22
-SAMPLE_ROWS = 1000  # rows that decide which columns are numeric when x or y is not given
-HEAD_BYTES = 1 << 20  # where the column names and those rows are looked for
 #: Up to this many rows the statistics are computed from the rows kept in memory, by exactly
 #: the arithmetic of LeastSquares.from_arrays, so that small inputs give the rows engine's
 #: numbers to the last bit however they are split into blocks or files.
@@ -429,18 +426,6 @@ def _resolve(table: _Table, x: Sequence[str] | None, y: str | None
     return feat, tgt, auto, ignored
 
 
-def _is_number(cell: str, decimal: str = ".") -> bool | None:
-    """True for a number, None for a missing cell, False for other text (gdfit.io's rules)."""
-    cell = cell.strip()
-    if cell in _NA_TOKENS:
-        return None
-    try:
-        to_number(cell, decimal)
-    except ValueError:
-        return False
-    return True
-
-
 def _first_values(rows: list[list[str]], ncols: int, decimal: str = ".") -> tuple[float, ...]:
     """Each column's first finite number in the sample rows (NaN when there is none)."""
     out = []
@@ -452,16 +437,6 @@ def _first_values(rows: list[list[str]], ncols: int, decimal: str = ".") -> tupl
                 value = v
                 break
         out.append(value)
-    return tuple(out)
-
-
-def _numeric_columns(rows: list[list[str]], ncols: int, decimal: str = ".") -> tuple[bool, ...]:
-    """A column is numeric when more than half of its non-missing sampled cells are numbers."""
-    out = []
-    for j in range(ncols):
-        kinds = [_is_number(r[j], decimal) for r in rows if j < len(r)]
-        good = kinds.count(True)
-        out.append(good > 0 and 2 * good > good + kinds.count(False))
     return tuple(out)
 
 
@@ -721,9 +696,7 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(f"{source}: the file is UTF-16 text; save it as UTF-8")
     bom = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-    complete = head if whole else head[:head.rfind(b"\n") + 1]
-    if not complete:  # a first line longer than the sample
-        complete = head
+    complete = complete_head(head, whole)
     try:
         text = complete[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -752,18 +725,15 @@ def sniff_head(source: str, head: bytes, whole: bool, header: bool, sep: str | N
     offset = bom + sum(len(ln.encode("utf-8")) for ln in lines[:data_index])
     if whole and (opened := unclosed_record(lines[data_index:], used, data_index + 1)):
         raise DataError(f"{source}: unclosed quote starting on line {opened}")
-    rows = [_split_line(ln.rstrip("\r\n"), used)
-            for ln in lines[data_index:data_index + 4 * SAMPLE_ROWS] if ln.strip()]
+    rows = head_rows(lines[data_index:], used)  # the head: gdfit.column_rule decides
     if not rows and whole:
         raise DataError(f"{source}: no data rows" + (" (only a header)" if header else ""))
-    numeric = _numeric_columns(rows[:SAMPLE_ROWS], len(names), decimal)
-    commas = frozenset(j for j in range(len(names)) if not numeric[j] and decimal == "." and
-                       looks_like_commas([r[j] for r in rows[:SAMPLE_ROWS] if j < len(r)]))
+    numeric, commas = judge(rows, len(names), decimal)
     kind = "text" if used == WHITESPACE else "csv"
     trailing = bool(rows) and all(len(r) == len(names) + 1 and not r[-1].strip()
-                                  for r in rows[:SAMPLE_ROWS])
+                                  for r in rows)
     return _Table(source, kind, names, used, offset, data_index + 1, shape_from, numeric,
-                  _first_values(rows[:SAMPLE_ROWS], len(names), decimal), decimal, commas,
+                  _first_values(rows, len(names), decimal), decimal, commas,
                   trailing)
 
 

@@ -620,6 +620,10 @@ def test_all_numeric_file_is_parsed_once_without_strings(
     assert len(calls) == 1  # the text column is not selected: no second pass
     calls.clear()
     read_dataset(write(tmp_path, "t,a,b\nx,1,2\ny,3,4\n"))
+    assert len(calls) == 1  # t is text in the head (gdfit.column_rule): never read as numbers
+    calls.clear()
+    with pytest.raises(DataError, match="column 't', line 5: 'x'"):  # t numeric in the head
+        read_dataset(write(tmp_path, "t,a,b\n1,1,2\n2,3,4\n3,5,7\nx,5,7\n"))
     assert len(calls) == 2 and calls[1]["usecols"] == [0]
 
 
