@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +50,21 @@ def write_csv(tmp_path: Path) -> Callable[[str, str], Path]:
 @pytest.fixture
 def tutorial_csv(write_csv: Callable[[str, str], Path]) -> Path:
     return write_csv("x,y\n1,2\n2,4\n3,6\n", "tutorial.csv")
+
+
+@pytest.fixture(scope="session")
+def scheduler() -> Iterator[str | None]:
+    """The address of a two-worker Dask cluster on 127.0.0.1 (threads in this process: quick to
+    start), shared by the tests that run --engine dask; None when Dask is not installed."""
+    try:
+        import dask.dataframe  # noqa: F401
+        from distributed import LocalCluster
+    except ImportError:
+        yield None
+        return
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                           host="127.0.0.1", dashboard_address=None)
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,23 +61,6 @@ EXPECTED: dict[str, list[str] | str] = {
     "na-first-5": "missing or non-finite values in column 'c' on lines 2, 3, 4, 5, 6; use "
                   "--dropna to drop such rows",
 }
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str | None]:
-    """A local dask cluster (threads in this process), or None without dask."""
-    try:
-        import dask.dataframe  # noqa: F401
-        from distributed import LocalCluster
-    except ImportError:
-        yield None
-        return
-    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
-                           host="127.0.0.1", dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def _outcome(args: list[str]) -> tuple[int, list[str] | str]:

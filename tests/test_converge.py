@@ -14,6 +14,7 @@ import pytest
 from conftest import lstsq, random_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripts import script
 from typer.testing import CliRunner
 
 import gdfit
@@ -253,13 +254,8 @@ def test_fit_minibatch_defaults_to_adam_on_batches_and_cg_on_the_full_batch() ->
 # --- every policy's defaults on correlated columns ------------------------------------------
 
 def correlated(seed: int, n: int, d: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
-    """As benchmarks/defaults.py: pairwise correlation ρ after standardising, mixed scales."""
-    rng = np.random.default_rng(seed)
-    z0 = rng.normal(size=(n, 1))
-    Z = np.sqrt(rho) * z0 + np.sqrt(1 - rho) * rng.normal(size=(n, d))
-    X = Z * 10.0 ** rng.uniform(-1, 2, size=d) + rng.normal(size=d) * 5
-    w = rng.normal(size=d)
-    y = X @ w + 3.0 + 0.5 * rng.normal(size=n) * float(np.std(X @ w))
+    """benchmarks/defaults.py's data: pairwise correlation ρ after standardising, mixed scales."""
+    X, y = script("defaults").correlated(seed, n, d, rho)
     return X, y
 
 

@@ -10,7 +10,6 @@ found in the text itself (where the marked cell or row is), not copied from a ru
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -91,22 +90,6 @@ CASES = [
          "\ufeff\r\n" + table(newline="\r\n").replace("\r\n4", "\r\n\r\n4")),
     Case("quoted-numbers", GOOD.replace("2.25", '"2.25"').replace("1,2,3.5", '"1",2,3.5')),
 ]
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str | None]:
-    """A cluster on 127.0.0.1 for --engine dask (None when Dask is not installed)."""
-    try:
-        from distributed import LocalCluster
-    except ImportError:
-        yield None
-        return
-    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
-                           host="127.0.0.1", dashboard_address=None)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
 
 
 def paths_for(scheduler: str | None) -> list[tuple[str, tuple[str, ...], bool]]:
