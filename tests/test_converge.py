@@ -143,6 +143,7 @@ def test_a_circling_run_stops_as_stalled_with_its_best_parameters() -> None:
     assert result.iterations - last == DEFAULT_STALL_ITER
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.ConvergenceWarning")  # unconverged on purpose
 def test_stall_iter_0_switches_the_rule_off_and_n_sets_it() -> None:
     off = circling_fit(max_iter=20_000, extra_rules=build_extra_rules(stall_iter=0))
     assert off.stop_reason is StopReason.max_iter and off.iterations == 20_000
@@ -286,6 +287,7 @@ def test_decay_on_the_full_batch_is_advised_away_from() -> None:
     assert "--step cg (no tuning) or --step lipschitz" in json.loads(run.stdout)["message"]
 
 
+@pytest.mark.filterwarnings("ignore::gdfit.ConvergenceWarning")  # unconverged on purpose
 def test_a_budget_only_run_gets_its_whole_budget_unless_stall_iter_is_given() -> None:
     # Every tolerance off: the run asked for max_iter iterations, and is not cut short.
     whole = circling_fit(max_iter=12_000, grad_tol=0)

@@ -11,6 +11,7 @@ contents through each engine, and, in subprocesses, encodings and signals.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -228,8 +229,13 @@ TEXT_EDGES = ["", ",", ",,", " ", "x", "a,a", "0", "99", "-1", "-99", "price_k",
 SKIPPED_OPTIONS = {"--traceback", "--scheduler", "--help"}
 
 
+@functools.cache
 def option_table(command: str) -> list[tuple[str, list[str] | None]]:
-    """Each option of ``command`` (as the CLI declares it) and its edge values (None: a flag)."""
+    """Each option of ``command`` (as the CLI declares it) and its edge values (None: a flag).
+
+    Cached, and read once before any strategy draws from it (below): building the Click
+    command touches the ``random`` module's state, which Hypothesis forbids inside a strategy.
+    """
     import typer.main
 
     group: Any = typer.main.get_command(app)
@@ -256,6 +262,10 @@ def option_table(command: str) -> list[tuple[str, list[str] | None]]:
             values = TEXT_EDGES
         table.append((long[0], values))
     return table
+
+
+for _command in ("fit", "compare", "predict"):
+    option_table(_command)
 
 
 @st.composite
