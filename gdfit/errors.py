@@ -29,6 +29,22 @@ class DataError(GdfitError):
     exit_code = ExitCode.DATA_ERROR
 
 
+class ConstantColumnError(DataError):
+    """A constant x column beside an intercept: its coefficient cannot be told apart from it.
+
+    The column's index, name and value are kept, so that a fit on columns divided by powers of
+    two (:mod:`gdfit.magnitude`) can say the value in the data's units.
+    """
+
+    def __init__(self, feature: str, column: int, value: float) -> None:
+        self.feature, self.column, self.value = feature, column, value
+        super().__init__(f"column '{feature}' is constant (every value is {value:.10g}), so its "
+                         "coefficient cannot be told apart from the intercept; drop it")
+
+    def __reduce__(self) -> tuple[type, tuple[str, int, float]]:
+        return type(self), (self.feature, self.column, self.value)
+
+
 class OutputError(DataError):
     """An output file cannot be written (the message names it; it is not about the input)."""
 

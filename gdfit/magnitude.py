@@ -21,14 +21,15 @@ overflows is reported as infinite (its root, the RMSE, is still finite).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gdfit.errors import DataError
+from gdfit.errors import ConstantColumnError, DataError
 from gdfit.objective import Vector
 
 if TYPE_CHECKING:
@@ -156,6 +157,17 @@ class Units:
         on_iter = None if callback is None else (lambda rec: callback(self.record(rec)))
         recorder = as_recorder(history)
         return on_iter, (False if recorder is None else converting(recorder, self.record))
+
+    @contextmanager
+    def restating(self) -> Iterator[None]:
+        """Errors of a fit on the scaled columns said in data units: a constant column's value
+        (2^e times the one seen), not the scaled one."""
+        try:
+            yield
+        except ConstantColumnError as exc:
+            j = exc.column
+            exponent = int(self.x_exp[j]) if 0 <= j < len(self.x_exp) else 0
+            raise ConstantColumnError(exc.feature, j, math.ldexp(exc.value, exponent)) from None
 
     def result(self, result: FitResult) -> FitResult:
         """A result fitted on the scaled columns (its history already converted by

@@ -335,11 +335,14 @@ def fit_minibatch(
     if units is not None:  # values that cannot be squared (see gdfit.magnitude)
         Xs, ys = units.rows(Xa, ya)
         on_iter, recorder = units.observers(callback, history)
-        return units.result(fit_minibatch(
-            Xs, ys, batch_size=batch_size, seed=seed, features=names, target=target,
-            intercept=intercept, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
-            loss_tol=loss_tol, scale=scale, callback=on_iter, every=every, history=recorder,
-            catch_interrupt=catch_interrupt, extra_rules=extra_rules))
+        with units.restating():
+            inner = fit_minibatch(
+                Xs, ys, batch_size=batch_size, seed=seed, features=names, target=target,
+                intercept=intercept, step=step, alpha=alpha, max_iter=max_iter,
+                grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, callback=on_iter,
+                every=every, history=recorder, catch_interrupt=catch_interrupt,
+                extra_rules=extra_rules)
+        return units.result(inner)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,

@@ -289,11 +289,13 @@ def fit_model(
         if poly is not None:  # the coefficient of x^k scales as p_y / p^k
             units = units.powers(poly)
         scaled_callback, scaled_history = units.observers(callback, history)
-        inner = fit_model(Xs, ys, features=names, target=target, intercept=intercept,
-                          poly=poly, precise=precise, level=level, step=step,
-                          max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
-                          callback=scaled_callback, every=every, history=scaled_history,
-                          catch_interrupt=catch_interrupt, extra_rules=extra_rules)
+        with units.restating():
+            inner = fit_model(Xs, ys, features=names, target=target, intercept=intercept,
+                              poly=poly, precise=precise, level=level, step=step,
+                              max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
+                              scale=scale, callback=scaled_callback, every=every,
+                              history=scaled_history, catch_interrupt=catch_interrupt,
+                              extra_rules=extra_rules)
         return replace(inner, result=units.result(inner.result),
                        stats=units.statistics(inner.stats))
     if precise:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdfit.choices import Scale
-from gdfit.errors import DataError
+from gdfit.errors import ConstantColumnError, DataError
 from gdfit.objective import LeastSquares, Vector
 
 
@@ -113,9 +113,7 @@ def check_identifiable(problem: LeastSquares, features: tuple[str, ...]) -> None
     # A column is "constant" when its spread is at rounding level relative to its magnitude.
     tiny = (64 * np.finfo(np.float64).eps * (np.abs(problem.x_mean) + 1e-300)) ** 2
     for j in np.flatnonzero(spread <= tiny):
-        value = f"{problem.x_mean[j]:.10g}"
         if problem.intercept:
-            raise DataError(f"column '{features[j]}' is constant (every value is {value}), so "
-                            "its coefficient cannot be told apart from the intercept; drop it")
+            raise ConstantColumnError(features[j], int(j), float(problem.x_mean[j]))
         raise DataError(f"column '{features[j]}' is all zeros, so its coefficient cannot be "
                         "estimated; drop it")

@@ -401,3 +401,35 @@ def test_a_value_far_beyond_a_tiny_first_row_is_named_by_its_line(tmp_path: Path
     assert out.stderr.startswith(f"gdfit: error: {path}: column 'a': the value on line 3 is "
                                  "too large beside the column's first value")
     assert out.stderr.count("\n") == 1 and out.stdout == ""
+
+
+TINY_CONSTANT = ("a,b,y\n1e-300,5e-310,1e-300\n2e-300,5e-310,3e-300\n"
+                 "3e-300,5e-310,2e-300\n4e-300,5e-310,5e-300\n")
+
+
+@pytest.mark.parametrize("options", [("--engine", "gram"), ("--engine", "rows"),
+                                     ("--batch-size", "2"), ("--precise",), ("streamed",)])
+def test_a_constant_column_of_extreme_values_is_named_with_its_own_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: tuple[str, ...]) -> None:
+    # The fit runs on columns divided by powers of two: the refusal said the scaled value
+    # ("every value is 0.7190772539" for 5e-310) on every engine and in the library.
+    path = tmp_path / "c.csv"
+    path.write_text(TINY_CONSTANT)
+    if options == ("streamed",):
+        monkeypatch.setattr(stream, "SMALL_ROWS", 2)
+        options = ()
+    out = CliRunner().invoke(app, ["fit", str(path), "-q", *options])
+    assert out.exit_code == 1
+    assert out.stderr == (f"gdfit: error: {path}: column 'b' is constant (every value is "
+                          "5e-310), so its coefficient cannot be told apart from the intercept; "
+                          "drop it\n")
+
+
+def test_the_library_names_a_constant_extreme_column_with_its_own_value() -> None:
+    X = np.array([[1e-300, 5e-310], [2e-300, 5e-310], [3e-300, 5e-310], [4e-300, 5e-310]])
+    y = np.array([1e-300, 3e-300, 2e-300, 5e-300])
+    from gdfit.engines import fit_rows
+
+    for fit in (gdfit.fit, fit_rows):
+        with pytest.raises(gdfit.DataError, match=r"'x1' is constant \(every value is 5e-310\)"):
+            fit(X, y)

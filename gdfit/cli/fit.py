@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -520,8 +521,9 @@ def _fit_streamed(chosen: Engine, why: str, inputs: list[str], read: dict[str, A
             descent["step"] = bar.watch(descent["step"], loss_factor=factor)
             units = info.units  # statistics of columns scaled by powers of two
             on_iter = printer if units is None else units.observers(printer, False)[0]
-            result = fit_statistics(problem, features=info.features, target=info.target,
-                                    callback=on_iter, every=every, engine=chosen, **descent)
+            with nullcontext() if units is None else units.restating():
+                result = fit_statistics(problem, features=info.features, target=info.target,
+                                        callback=on_iter, every=every, engine=chosen, **descent)
             if info.rows_kept is not None:  # a small input: the reference from its rows
                 result = with_rows_reference(result, *info.rows_kept)
             if units is not None:
