@@ -241,7 +241,10 @@ def read_dataset(
     feat = None if x_refs is None else [_parse_column_ref(r, names, source) for r in x_refs]
     tgt = None if y is None else _parse_column_ref(y, names, source)
     _check_overlap(feat, tgt, names)
-    key_idx = list(dict.fromkeys(_parse_column_ref(r, names, source) for r in by or ()))
+    key_idx = [_parse_column_ref(r, names, source) for r in by or ()]
+    for k, j in enumerate(key_idx):
+        if j in key_idx[:k]:  # a repeated key would group by nothing more: say so
+            raise OptionError(f"column {_quote(names[j])} is given more than once to group by")
     for j in key_idx:
         if j in (feat or ()) or j == tgt:
             raise OptionError(f"column {_quote(names[j])} is used both to group by and as x or y")

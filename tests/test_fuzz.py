@@ -762,3 +762,14 @@ def test_a_step_spec_with_text_for_a_number_is_a_usage_error(in_folder: Path,
     result = run_clean("compare", "data.csv", "--steps", spec)
     assert result.exit_code == 2
     assert f"in '{spec}': not a valid float" in result.stderr
+
+
+@pytest.mark.parametrize("keys", ["station,station", "station,0"])
+def test_a_group_key_given_twice_is_a_usage_error(tmp_path: Path, keys: str) -> None:
+    # It was dropped silently (found while closing issue 11): the run grouped by one key.
+    path = tmp_path / "s.csv"
+    path.write_text("station,x,y\na,1,2\na,2,4\nb,1,3\nb,2,5\nb,3,8\na,3,5\n")
+    result = run_clean("fit", path, "-g", keys, "-q")
+    assert result.exit_code == 2
+    assert result.stderr == ("gdfit: error: column 'station' is given more than once to group "
+                             "by\n")
