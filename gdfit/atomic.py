@@ -299,6 +299,8 @@ class _Guarded:
     def write(self, data: Any) -> int:
         try:
             return int(self._fh.write(data))
+        except BrokenPipeError:  # a pipe's reader went away (| head): quiet, as for stdout
+            raise
         except OSError as exc:
             raise OutputError(f"cannot write {self._target}: {_reason(exc)}") from None
 
@@ -309,6 +311,8 @@ class _Guarded:
     def flush(self) -> None:
         try:
             self._fh.flush()
+        except BrokenPipeError:
+            raise
         except OSError as exc:
             raise OutputError(f"cannot write {self._target}: {_reason(exc)}") from None
 

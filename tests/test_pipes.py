@@ -91,6 +91,8 @@ def test_predict_into_head_exits_quietly(tmp_path: Path, model: Path, big_csv: P
     "gdfit predict {model} {big} --format jsonl -q",
     "gdfit fit --each-file {big} {big} {big} --format jsonl -q",
     "gdfit show {model}",
+    # a trace written into a pipe (it said "cannot write /dev/stdout: broken pipe", exit 1)
+    "gdfit fit {big} --step fixed --max-iter 20000 --grad-tol 0 -q --trace /dev/stdout",
 ])
 def test_other_output_into_head(tmp_path: Path, model: Path, big_csv: Path, command: str
                                 ) -> None:
