@@ -52,10 +52,14 @@ def tutorial_csv(write_csv: Callable[[str, str], Path]) -> Path:
     return write_csv("x,y\n1,2\n2,4\n3,6\n", "tutorial.csv")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def scheduler() -> Iterator[str | None]:
     """The address of a two-worker Dask cluster on 127.0.0.1 (threads in this process: quick to
-    start), shared by the tests that run --engine dask; None when Dask is not installed."""
+    start) for the tests of one module that run --engine dask; None when Dask is not installed.
+
+    One per module, closed after it: its threads allocate as they run, which a later test that
+    measures memory with tracemalloc (it traces every thread) would count.
+    """
     try:
         import dask.dataframe  # noqa: F401
         from distributed import LocalCluster
