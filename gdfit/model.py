@@ -337,7 +337,9 @@ FIELD_KINDS = {
     "fit.grad_norm": "number?", "fit.elapsed_s": "number?", "statistics": "object",
     "statistics.loss": "number?", "statistics.rmse": "number?", "statistics.r2": "number?",
     "statistics.n_obs": "int", "reference": "object?", "reference.w": "list?",
-    "reference.b": "number?", "training_data": "object", "training_data.sources": "names?",
+    "reference.b": "number?", "reference.method": "str?", "reference.condition_number":
+    "number?", "reference.digits": "int?", "training_data": "object",
+    "training_data.sources": "names?",
     "training_data.rows": "int", "training_data.columns": "names",
     "training_data.dropped_rows": "int?", "training_data.sha256": "str?",
 }

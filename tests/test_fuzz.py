@@ -177,6 +177,9 @@ def test_hostile_model_files_get_a_clean_answer(model_dir: Path, tmp_path_factor
     (("fit", "function_evals"), "x"), (("fit", "step"), "cg"), (("fit", "stopping"), [1]),
     (("training_data", "sources"), [1]), (("statistics", "n_obs"), 1.5),
     (("reference", "w"), [None, 1, 2, 3]),
+    # the reference's accuracy fields (merged beside the kind checks; found by this fuzzer)
+    (("reference", "condition_number"), ""), (("reference", "digits"), "15"),
+    (("reference", "method"), 3),
 ], ids=lambda v: repr(v)[:24])
 def test_hostile_model_regressions(model_dir: Path, tmp_path: Path, path: tuple[Any, ...],
                                    value: Any) -> None:
