@@ -246,14 +246,10 @@ def fit(
     Xa, ya, names, target = design(X, y, features=features, target=target)
     units = Units.of_rows(Xa, ya)
     if units is not None:  # values that cannot be squared: fit on columns scaled by 2^k
-        Xs, ys = units.rows(Xa, ya)
-        on_iter, recorder = units.observers(callback, history)
-        with units.restating():
-            inner = fit(Xs, ys, features=names, target=target, intercept=intercept, step=step,
-                        alpha=alpha, max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol,
-                        scale=scale, callback=on_iter, every=every, history=recorder,
-                        catch_interrupt=catch_interrupt, extra_rules=extra_rules)
-        return units.result(inner)
+        return units.refit(fit, Xa, ya, callback=callback, history=history, features=names,
+                           target=target, intercept=intercept, step=step, alpha=alpha,
+                           max_iter=max_iter, grad_tol=grad_tol, loss_tol=loss_tol, scale=scale,
+                           every=every, catch_interrupt=catch_interrupt, extra_rules=extra_rules)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,

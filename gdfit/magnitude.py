@@ -169,6 +169,17 @@ class Units:
             exponent = int(self.x_exp[j]) if 0 <= j < len(self.x_exp) else 0
             raise ConstantColumnError(exc.feature, j, math.ldexp(exc.value, exponent)) from None
 
+    def refit(self, fit: Callable[..., FitResult], X: np.ndarray, y: np.ndarray, *,
+              callback: Callable[[IterRecord], Any] | None, history: bool | Recorder,
+              **options: Any) -> FitResult:
+        """``fit(X / 2^e, y / 2^e_y, ...)``, with its progress, history, errors and result in
+        data units: what every entry point does with values that cannot be squared."""
+        Xs, ys = self.rows(X, y)
+        on_iter, recorder = self.observers(callback, history)
+        with self.restating():
+            inner = fit(Xs, ys, callback=on_iter, history=recorder, **options)
+        return self.result(inner)
+
     def result(self, result: FitResult) -> FitResult:
         """A result fitted on the scaled columns (its history already converted by
         :meth:`observers`), in data units."""

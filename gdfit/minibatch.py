@@ -333,16 +333,11 @@ def fit_minibatch(
                               extra_rules=extra_rules)
     units = Units.of_rows(Xa, ya)
     if units is not None:  # values that cannot be squared (see gdfit.magnitude)
-        Xs, ys = units.rows(Xa, ya)
-        on_iter, recorder = units.observers(callback, history)
-        with units.restating():
-            inner = fit_minibatch(
-                Xs, ys, batch_size=batch_size, seed=seed, features=names, target=target,
-                intercept=intercept, step=step, alpha=alpha, max_iter=max_iter,
-                grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, callback=on_iter,
-                every=every, history=recorder, catch_interrupt=catch_interrupt,
-                extra_rules=extra_rules)
-        return units.result(inner)
+        return units.refit(fit_minibatch, Xa, ya, callback=callback, history=history,
+                           batch_size=batch_size, seed=seed, features=names, target=target,
+                           intercept=intercept, step=step, alpha=alpha, max_iter=max_iter,
+                           grad_tol=grad_tol, loss_tol=loss_tol, scale=scale, every=every,
+                           catch_interrupt=catch_interrupt, extra_rules=extra_rules)
     raw = LeastSquares.from_arrays(Xa, ya, intercept=intercept)
     setup = prepare(raw, names, step=step, alpha=alpha, max_iter=max_iter, grad_tol=grad_tol,
                     loss_tol=loss_tol, scale=scale, every=every, extra_rules=extra_rules,
