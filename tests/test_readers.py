@@ -547,6 +547,9 @@ def _written(draw: object, values: np.ndarray) -> tuple[str, str, int | None]:
     return bom + newline.join(lines) + newline, sep, line_of
 
 
+# The module's Dask cluster (a fixture of earlier tests) may still run: its threads use the
+# random module, and Hypothesis notes any change of that state between two draws.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 def test_pandas_and_streaming_readers_agree_on_any_style(tmp_path: Path) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
