@@ -26,6 +26,15 @@ ROWS = [(1.0, 2.0, 3.5), (2.0, 1.0, 4.0), (3.0, 5.0, 2.25), (4.0, 3.0, 7.0), (5.
         (6.0, 2.0, 9.0)]
 
 
+def saved_model(folder: Path, text: str) -> Path:
+    """A model fitted to `text` (written as good.csv) and saved as m.json in `folder`."""
+    good = folder / "good.csv"
+    good.write_text(text)
+    model = folder / "m.json"
+    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    return model
+
+
 def table(sep: str = ",", newline: str = "\n", rows: list[tuple[float, ...]] = ROWS) -> str:
     return newline.join([sep.join("aby"), *(sep.join(f"{v:g}" for v in r) for r in rows)]
                         ) + newline
@@ -196,19 +205,13 @@ def test_lines_ended_by_cr_alone_are_refused_by_every_reader(tmp_path: Path,
     for engine in engines_for(scheduler):
         result = runner.invoke(app, ["fit", str(path), *engine])
         assert (result.exit_code, result.stderr.strip()) == (1, expected), engine
-    good = tmp_path / "good.csv"
-    good.write_text(GOOD)
-    model = tmp_path / "m.json"
-    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    model = saved_model(tmp_path, GOOD)
     result = runner.invoke(app, ["predict", str(model), str(path)])
     assert (result.exit_code, result.stderr.strip()) == (1, expected)
 
 
 def test_repeated_names_refused_by_predict_and_compare(tmp_path: Path) -> None:
-    good = tmp_path / "good.csv"
-    good.write_text(table())
-    model = tmp_path / "m.json"
-    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    model = saved_model(tmp_path, table())
     dup = tmp_path / "dup.csv"
     dup.write_text("a,a,b\n1,2,3\n")
     result = runner.invoke(app, ["predict", str(model), str(dup)])
@@ -287,10 +290,7 @@ def test_no_suggestion_when_nothing_is_close(tmp_path: Path) -> None:
 
 
 def test_predict_suggests_the_columns_it_lacks(tmp_path: Path) -> None:
-    good = tmp_path / "good.csv"
-    good.write_text(table())
-    model = tmp_path / "m.json"
-    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    model = saved_model(tmp_path, table())
     new = tmp_path / "new.csv"
     new.write_text("A,bb,y\n1,2,3\n")
     result = runner.invoke(app, ["predict", str(model), str(new)])
@@ -350,10 +350,7 @@ def test_one_ctrl_d_ends_typed_input_and_a_hint_says_so(engine: str) -> None:
 def test_predict_reads_a_terminal_to_one_ctrl_d(tmp_path: Path) -> None:
     from gdfit.cli.common import STDIN_HINT
 
-    good = tmp_path / "good.csv"
-    good.write_text(TYPED)
-    model = tmp_path / "m.json"
-    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    model = saved_model(tmp_path, TYPED)
     code, out, err = run_on_a_terminal(["predict", str(model), "-"], "x\n1\n4\n")
     assert code == 0, (code, err)
     assert err.splitlines()[0] == STDIN_HINT
@@ -613,10 +610,7 @@ PREDICTABLE = [c for c in CASES if c.text.removeprefix("\ufeff").lstrip("\r\n").
 
 @pytest.mark.parametrize("case", PREDICTABLE, ids=[c.name for c in PREDICTABLE])
 def test_predict_reads_a_hostile_file_as_fit_does(case: Case, tmp_path: Path) -> None:
-    good = tmp_path / "good.csv"
-    good.write_text(GOOD)
-    model = tmp_path / "m.json"
-    assert runner.invoke(app, ["fit", str(good), "--save", str(model), "-q"]).exit_code == 0
+    model = saved_model(tmp_path, GOOD)
     path = tmp_path / f"{case.name}.csv"
     path.write_bytes(case.text.encode())
     result = runner.invoke(app, ["predict", str(model), str(path), *case.args])
