@@ -1,5 +1,5 @@
 """``python -m gdfit``."""
 
-from gdfit.cli import main
+from gdfit.cli import run
 
-main()
+run()

@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -776,3 +777,23 @@ def test_a_group_key_given_twice_is_a_usage_error(tmp_path: Path, keys: str) -> 
     assert result.exit_code == 2
     assert result.stderr == ("gdfit: error: column 'station' is given more than once to group "
                              "by\n")
+
+
+def test_the_console_script_ignores_a_ctrl_c_once_the_command_has_ended() -> None:
+    # Python's finalisation puts SIGINT back to the default before it frees the last objects:
+    # a Ctrl-C then killed a finished run with status -2 (seen once, SIGINT at 3 s above).
+    # The console script is gdfit.cli.run, which leaves SIGINT ignored after the command,
+    # a setting finalisation keeps.
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "gdfit"]
+    assert script.value == "gdfit.cli:run"
+    code = ("import signal, sys\nsys.argv = ['gdfit', '--version']\nfrom gdfit.cli import run\n"
+            "try:\n    run()\nfinally:\n"
+            "    print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=WAIT, env=clean_env())
+    assert done.returncode == 0, done.stderr
+    from gdfit import __version__
+
+    assert done.stdout.splitlines() == [f"gdfit {__version__}", "True"]

@@ -8,6 +8,7 @@ level, so that ``gdfit --help`` and ``gdfit --version`` start fast.
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 from typing import TYPE_CHECKING
@@ -106,8 +107,22 @@ def _app_for(argv: list[str]) -> typer.Typer:
     return _app
 
 
+def run() -> None:
+    """The ``gdfit`` console script (and ``python -m gdfit``): :func:`main`, then Ctrl-C ignored.
+
+    Once the command has ended, its outputs are whole and its exit status is decided. Python's
+    finalisation puts SIGINT back to the system default before it frees the last objects, so a
+    Ctrl-C landing then (freeing a large table takes a moment) killed the process with status
+    -2 after a successful run; ignoring it keeps the status the command chose.
+    """
+    try:
+        main()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def main() -> None:
-    """Console-script entry point.
+    """Entry point: the command line in ``sys.argv``, run (the console script is :func:`run`).
 
     Ctrl-C (or SIGTERM, where a command treats it as Ctrl-C) that lands before a command's
     own handler is in place — while Python loads the command's modules, parses the options,
